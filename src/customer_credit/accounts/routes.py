@@ -1,0 +1,181 @@
+"""HTTP for accounts and holders: parse, call one service function, shape the response."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from customer_credit.accounts import service
+from customer_credit.accounts.models import CLOSED, OPEN
+from customer_credit.accounts.schemas import (
+    AddHolderIn,
+    CloseAccountIn,
+    OpenAccountIn,
+    ToleranceIn,
+    UpdateAccountIn,
+    ValueIn,
+    account_wire,
+    holder_wire,
+)
+from customer_credit.api.context import RequestContext, authorized
+from customer_credit.api.wire import DecimalRoute
+from customer_credit.auth import resources
+from customer_credit.errors import field_error
+from customer_credit.paging import window
+
+router = APIRouter(prefix="/api/creditcontrol/accounts", tags=["Accounts"], route_class=DecimalRoute)
+
+_STATUS_ALIASES = {OPEN: OPEN, "Opened": OPEN, CLOSED: CLOSED}
+
+
+def _account_status(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if raw not in _STATUS_ALIASES:
+        raise field_error("status", "must be Open or Closed")
+    return _STATUS_ALIASES[raw]
+
+
+@router.get("", summary="Search all accounts")
+def search_accounts(
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    status: str | None = None,
+    email: str | None = None,
+):
+    page_window = window(from_, to)
+    status_filter = _account_status(status)
+
+    def work(session):
+        found, total = service.search_accounts(
+            session, ctx.principal, window=page_window, status=status_filter, email=email
+        )
+        return {"data": [account_wire(account) for account in found], "summary": {"count": total}}
+
+    return ctx.read(work)
+
+
+@router.post("", summary="Open an account")
+def open_account(
+    body: OpenAccountIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+):
+    return ctx.write(
+        lambda session: account_wire(
+            service.open_account(
+                session,
+                ctx.principal,
+                document=body.document,
+                document_type=body.documentType,
+                email=body.email,
+                credit_limit=body.creditLimit,
+                tolerance=body.tolerance,
+                description=body.description,
+            )
+        )
+    )
+
+
+@router.get("/{creditAccountId}", summary="Retrieve an account by id")
+def retrieve_account(
+    creditAccountId: str,  # noqa: N803 - the contract's parameter name
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
+):
+    return ctx.read(
+        lambda session: account_wire(service.get_account(session, ctx.principal, creditAccountId))
+    )
+
+
+@router.put("/{creditAccountId}", summary="Update e-mail and document of an account")
+def update_account(
+    creditAccountId: str,  # noqa: N803
+    body: UpdateAccountIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+):
+    return ctx.write(
+        lambda session: account_wire(
+            service.update_account(
+                session,
+                ctx.principal,
+                creditAccountId,
+                email=body.email,
+                document=body.document,
+                document_type=body.documentType,
+                credit_limit=body.creditLimit,
+                tolerance=body.tolerance,
+            )
+        )
+    )
+
+
+@router.delete("/{creditAccountId}", summary="Close an account")
+def close_account(
+    creditAccountId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+    body: Annotated[CloseAccountIn | None, Body()] = None,
+):
+    body = body or CloseAccountIn()
+    return ctx.write(
+        lambda session: account_wire(
+            service.close_account(
+                session,
+                ctx.principal,
+                creditAccountId,
+                document=body.document,
+                document_type=body.documentType,
+                email=body.email,
+            )
+        )
+    )
+
+
+@router.put("/{creditAccountId}/creditlimit", summary="Change the credit limit of an account")
+def change_credit_limit(
+    creditAccountId: str,  # noqa: N803
+    body: ValueIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CREDITS))],
+):
+    return ctx.write(
+        lambda session: account_wire(
+            service.change_credit_limit(session, ctx.principal, creditAccountId, body.value)
+        )
+    )
+
+
+@router.put("/{creditAccountId}/tolerance", summary="Change the tolerance of an account")
+def change_tolerance(
+    creditAccountId: str,  # noqa: N803
+    body: ToleranceIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+):
+    return ctx.write(
+        lambda session: account_wire(
+            service.change_tolerance(session, ctx.principal, creditAccountId, body.value)
+        )
+    )
+
+
+@router.post("/{creditAccountId}/holders", summary="Add an account holder")
+def add_holder(
+    creditAccountId: str,  # noqa: N803
+    body: AddHolderIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+):
+    return ctx.write(
+        lambda session: holder_wire(
+            service.add_holder(session, ctx.principal, creditAccountId, body.claims.email)
+        )
+    )
+
+
+@router.delete("/{creditAccountId}/holders/{holderId}", summary="Delete an account holder")
+def remove_holder(
+    creditAccountId: str,  # noqa: N803
+    holderId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
+):
+    return ctx.write(
+        lambda session: {
+            "id": service.remove_holder(session, ctx.principal, creditAccountId, holderId).public_id
+        }
+    )

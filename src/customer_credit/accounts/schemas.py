@@ -1,0 +1,80 @@
+"""Account requests and responses, named as the contract names them."""
+
+from typing import Literal
+
+from pydantic import StrictStr
+
+from customer_credit.accounts.models import Account, Holder
+from customer_credit.api.types import Amount, Rate, WireModel
+from customer_credit.api.wire import timestamp
+from customer_credit.ledger.service import figures
+
+DocumentType = Literal["CPF", "CNPJ", "Other"]
+
+
+class OpenAccountIn(WireModel):
+    document: StrictStr
+    documentType: DocumentType
+    email: StrictStr
+    creditLimit: Amount | None = None
+    tolerance: Rate | None = None
+    description: StrictStr | None = None
+
+
+class UpdateAccountIn(WireModel):
+    email: StrictStr
+    document: StrictStr
+    documentType: DocumentType
+    creditLimit: Amount | None = None
+    tolerance: Rate | None = None
+
+
+class CloseAccountIn(WireModel):
+    document: StrictStr | None = None
+    documentType: DocumentType | None = None
+    email: StrictStr | None = None
+
+
+class ValueIn(WireModel):
+    value: Amount
+
+
+class ToleranceIn(WireModel):
+    value: Rate
+
+
+class HolderClaims(WireModel):
+    email: StrictStr
+
+
+class AddHolderIn(WireModel):
+    claims: HolderClaims
+
+
+def account_wire(account: Account) -> dict:
+    numbers = figures(account)
+    return {
+        "id": account.public_id,
+        "balance": numbers.balance,
+        "document": account.document,
+        "status": account.status,
+        "documentType": account.document_type,
+        "creditLimit": numbers.credit_limit,
+        "updatedAt": timestamp(account.updated_at),
+        "createdAt": timestamp(account.created_at),
+        "availableCredit": numbers.available_credit,
+        "preAuthorizedCredit": numbers.pre_authorized,
+        "email": account.email,
+        "tolerance": numbers.tolerance,
+        "availableBalance": numbers.available_balance,
+        "description": account.description,
+    }
+
+
+def holder_wire(holder: Holder) -> dict:
+    return {
+        "level": holder.level,
+        "claims": {"email": holder.email},
+        "id": holder.public_id,
+        "createdAt": timestamp(holder.created_at),
+    }

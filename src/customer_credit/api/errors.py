@@ -1,0 +1,80 @@
+"""Every error leaves the service in one shape: {"error": {"code", "message", "details"}}."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from customer_credit.api.wire import JsonResponse
+from customer_credit.errors import DomainError, RateLimited
+
+log = logging.getLogger("customer_credit.api")
+
+HTTP_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "InvalidInput",
+    429: "RateLimited",
+}
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None):
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JsonResponse(body, status_code=status, headers=headers)
+
+
+def _field_name(location: tuple) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_details(error: RequestValidationError) -> tuple[str, str, list[dict]]:
+    details = []
+    code = "InvalidInput"
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            code = "MalformedJson"
+            reason = (item.get("ctx") or {}).get("error", "invalid JSON")
+            details.append({"field": "body", "message": f"malformed JSON: {reason}"})
+            continue
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        details.append({"field": _field_name(tuple(item.get("loc", ()))), "message": message})
+    summary = "; ".join(f"{detail['field']}: {detail['message']}" for detail in details)
+    return code, summary or "invalid request", details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, error: DomainError):
+        headers = None
+        if isinstance(error, RateLimited):
+            headers = {"Retry-After": str(error.retry_after_s)}
+        return JsonResponse(error.body(), status_code=error.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError):
+        code, message, details = _validation_details(error)
+        return error_response(400, code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        code = HTTP_CODES.get(error.status_code, "HttpError")
+        if error.status_code == 404 and error.detail == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+            code = "RouteNotFound"
+        else:
+            message = str(error.detail)
+        return error_response(error.status_code, code, message, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "InternalError", "an unexpected error happened; it is logged")

@@ -1,0 +1,67 @@
+"""JSON at the edge: numbers parsed straight to Decimal, Decimals written as exact JSON numbers."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+def loads(body: bytes | str) -> Any:
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValueError as error:
+        if isinstance(error, json.JSONDecodeError):
+            raise
+        doc = body.decode(errors="replace") if isinstance(body, bytes) else body
+        raise json.JSONDecodeError(str(error), doc, 0) from None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=_default)
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class DecimalRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads(await self.body())
+        return self._json
+
+
+class DecimalRoute(APIRoute):
+    """Parses request bodies with `loads`, so amounts never pass through a binary float."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def decimal_handler(request: Request) -> Response:
+            return await handler(DecimalRequest(request.scope, request.receive))
+
+        return decimal_handler

@@ -1,0 +1,90 @@
+"""The ASGI application: routers, middleware, error handlers, health checks."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from customer_credit import __version__
+from customer_credit.accounts.routes import router as accounts_router
+from customer_credit.api.errors import error_response, install_error_handlers
+from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from customer_credit.api.ratelimit import RateLimiter
+from customer_credit.api.wire import JsonResponse
+from customer_credit.db.engine import Database
+from customer_credit.invoices.routes import router as invoices_router
+from customer_credit.ledger.routes import router as ledger_router
+from customer_credit.settings import Settings, get_settings
+from customer_credit.stores.routes import router as stores_router
+from customer_credit.transactions.routes import router as transactions_router
+
+API_PREFIX = "/api/creditcontrol"
+log = logging.getLogger("customer_credit.app")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if settings.run_worker_in_process:
+            from customer_credit.jobs.worker import Worker
+
+            worker = Worker(db, interval_s=settings.worker_interval_s)
+            worker.start_thread()
+        yield
+        if worker is not None:
+            worker.stop()
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Customer Credit",
+        version=__version__,
+        description="A self-hosted service that speaks the VTEX Customer Credit API.",
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+
+    for router in (accounts_router, ledger_router, transactions_router, invoices_router, stores_router):
+        app.include_router(router)
+
+    install_error_handlers(app)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_request: Request, error: IntegrityError):
+        # A race lost against a concurrent request that wrote the same unique row first.
+        log.info("integrity conflict: %s", error.orig)
+        return error_response(409, "ConcurrentConflict", "a concurrent request changed this first; retry")
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(_request: Request, error: OperationalError):
+        log.error("database unavailable: %s", error.orig)
+        return error_response(
+            503, "DatabaseUnavailable", "the database is not reachable; retry", headers={"Retry-After": "1"}
+        )
+
+    @app.get("/healthz", tags=["Operations"], summary="Liveness")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["Operations"], summary="Readiness: the database answers")
+    def readyz():
+        try:
+            with db.read() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            return error_response(503, "NotReady", f"database unreachable: {type(error).__name__}")
+        return {"status": "ready"}
+
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, guarded_prefix=API_PREFIX)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,120 @@
+"""Credentials: app keys with hashed tokens, and signed user tokens (VtexIdclientAutCookie)."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from customer_credit.auth.models import ApiKey
+from customer_credit.auth.principal import Principal
+from customer_credit.auth.resources import ALL_RESOURCES
+from customer_credit.db.base import utcnow
+from customer_credit.errors import InvalidInput, NotFound, Unauthorized
+from customer_credit.stores.models import Store
+
+TOKEN_ALGORITHM = "HS256"
+TOKEN_AUDIENCE = "customer-credit"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    app_key: str
+    app_token: str
+
+
+def validate_resources(resources: list[str]) -> list[str]:
+    unknown = [name for name in resources if name not in ALL_RESOURCES]
+    if unknown or not resources:
+        raise InvalidInput(
+            f"unknown resources {unknown}; choose from {list(ALL_RESOURCES)}"
+            if unknown
+            else "at least one resource is needed"
+        )
+    return sorted(set(resources))
+
+
+def create_key(session: Session, store: Store, resources: list[str], label: str = "") -> IssuedKey:
+    app_key = f"vtexappkey-{store.name}-{secrets.token_hex(6).upper()}"
+    app_token = secrets.token_urlsafe(48)
+    session.add(
+        ApiKey(
+            store_id=store.id,
+            app_key=app_key,
+            token_sha256=hash_token(app_token),
+            resources=validate_resources(resources),
+            label=label,
+        )
+    )
+    session.flush()
+    return IssuedKey(app_key=app_key, app_token=app_token)
+
+
+def list_keys(session: Session, store: Store | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if store is not None:
+        query = query.where(ApiKey.store_id == store.id)
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, app_key: str) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.app_key == app_key))
+    if key is None:
+        raise NotFound(f"no key named {app_key}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def authenticate_key(session: Session, app_key: str, app_token: str) -> Principal:
+    key = session.scalar(select(ApiKey).where(ApiKey.app_key == app_key))
+    # Compare against a dummy when the key is unknown, so timing tells nothing about key names.
+    expected = key.token_sha256 if key is not None else hash_token("")
+    token_matches = hmac.compare_digest(expected, hash_token(app_token))
+    if key is None or not token_matches or key.revoked_at is not None:
+        raise Unauthorized("invalid app key or token", code="InvalidCredentials")
+    return Principal(store_id=key.store_id, name=key.app_key, resources=frozenset(key.resources))
+
+
+def issue_user_token(
+    secret: str, store: Store, email: str, resources: list[str], ttl: timedelta
+) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": email,
+        "store": store.name,
+        "sid": store.id,
+        "resources": validate_resources(resources),
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "aud": TOKEN_AUDIENCE,
+    }
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def authenticate_user_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[TOKEN_ALGORITHM],
+            audience=TOKEN_AUDIENCE,
+            options={"require": ["exp", "sub", "sid"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the user token has expired", code="TokenExpired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid user token", code="InvalidCredentials") from None
+    return Principal(
+        store_id=int(claims["sid"]),
+        name=str(claims["sub"]),
+        resources=frozenset(claims.get("resources") or []),
+    )

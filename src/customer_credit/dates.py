@@ -1,0 +1,44 @@
+"""Parsing dates and datetimes from query strings and bodies (ISO 8601, UTC when no zone)."""
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from customer_credit.errors import field_error
+
+
+def parse_datetime(field: str, raw: str) -> datetime:
+    text = raw.strip()
+    if len(text) > 40:
+        raise field_error(field, "must be an ISO 8601 date or date-time")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise field_error(field, "must be an ISO 8601 date or date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise field_error(field, "is out of range") from None
+
+
+def _is_date_only(text: str) -> bool:
+    return len(text.strip()) == 10
+
+
+def parse_bound(field: str, raw: str | None, *, upper: bool) -> tuple[datetime, bool] | None:
+    """A range bound. A date alone covers its whole day: as an upper bound it becomes the next
+    midnight, exclusive. Returns (moment, inclusive)."""
+    if raw is None or raw == "":
+        return None
+    if _is_date_only(raw):
+        try:
+            day = date.fromisoformat(raw.strip())
+        except ValueError:
+            raise field_error(field, "must be an ISO 8601 date or date-time") from None
+        start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        if upper:
+            if day == date.max:
+                return start, True
+            return start + timedelta(days=1), False
+        return start, True
+    return parse_datetime(field, raw), True

@@ -1,0 +1,85 @@
+"""Engines and sessions.
+
+On SQLite a write transaction starts with BEGIN IMMEDIATE (a second engine on the same file),
+so writers queue on the database lock instead of failing when a read lock cannot be upgraded;
+a process-wide lock keeps this process's writers from spinning on each other.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from customer_credit.settings import Settings
+
+
+class Database:
+    def __init__(self, settings: Settings):
+        self.url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        if self.is_sqlite:
+            self._prepare_sqlite_dir()
+            self.read_engine = self._sqlite_engine(begin="BEGIN")
+            self.write_engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
+        else:
+            self.read_engine = create_engine(
+                self.url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_size,
+                pool_pre_ping=False,
+                pool_recycle=3600,
+            )
+            self.write_engine = self.read_engine
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._sqlite_writer_lock = threading.Lock()
+
+    def _prepare_sqlite_dir(self) -> None:
+        from pathlib import Path
+
+        path = self.url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_engine(self, *, begin: str) -> Engine:
+        engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy, not the driver, decide when transactions begin.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql(begin)
+
+        return engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read_sessions() as session:
+            yield session
+            session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        if self.is_sqlite:
+            with self._sqlite_writer_lock, self._write_sessions() as session, session.begin():
+                yield session
+        else:
+            with self._write_sessions() as session, session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

@@ -1,0 +1,98 @@
+"""Issuing invoices for a settlement, and lowering open ones (re-settlement, refunds)."""
+
+import secrets
+import string
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.money import split_cents
+from customer_credit.transactions.models import Transaction
+
+DAYS_BETWEEN_INSTALLMENTS = 30
+_FRIENDLY_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_friendly_prefix() -> str:
+    return "".join(secrets.choice(_FRIENDLY_ALPHABET) for _ in range(8))
+
+
+def issue(
+    session: Session,
+    transaction: Transaction,
+    *,
+    total_cents: int,
+    installments: int,
+    at: datetime,
+) -> list[Invoice]:
+    """Splits `total_cents` into `installments` invoices numbered after the existing ones;
+    the k-th new one is due k × 30 days after `at`."""
+    if transaction.friendly_prefix is None:
+        transaction.friendly_prefix = new_friendly_prefix()
+    already = session.scalar(
+        select(func.coalesce(func.max(Invoice.installment), 0)).where(
+            Invoice.transaction_id == transaction.id
+        )
+    )
+    invoices = []
+    for offset, cents in enumerate(split_cents(total_cents, installments), start=1):
+        number = already + offset
+        due = at + timedelta(days=DAYS_BETWEEN_INSTALLMENTS * offset)
+        invoices.append(
+            Invoice(
+                store_id=transaction.store_id,
+                account_id=transaction.account_id,
+                transaction_id=transaction.id,
+                public_id=f"{transaction.public_id}-{number:02d}",
+                friendly_id=f"{transaction.friendly_prefix}-{number}",
+                installment=number,
+                number_of_installments=installments,
+                order_id=transaction.order_id or "",
+                value_cents=cents,
+                paid_cents=0,
+                status=OPENED,
+                due_at=due,
+                original_due_at=due,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    session.add_all(invoices)
+    return invoices
+
+
+def lower_open_invoices(
+    session: Session, transaction: Transaction, amount_cents: int, *, at: datetime
+) -> int:
+    """Takes `amount_cents` off the transaction's open invoices, last installment first.
+    An invoice left with nothing owed becomes Paid (if partly paid) or Cancelled.
+    Returns what could not be taken because nothing more was open."""
+    open_invoices = session.scalars(
+        select(Invoice)
+        .where(Invoice.transaction_id == transaction.id, Invoice.status == OPENED)
+        .order_by(Invoice.installment.desc())
+        .with_for_update()
+    )
+    remaining = amount_cents
+    for invoice in open_invoices:
+        if remaining == 0:
+            break
+        owed = invoice.value_cents - invoice.paid_cents
+        taken = min(owed, remaining)
+        invoice.value_cents -= taken
+        remaining -= taken
+        invoice.updated_at = at
+        if invoice.value_cents == invoice.paid_cents:
+            invoice.status = PAID if invoice.paid_cents > 0 else CANCELLED
+            invoice.resolved_at = at
+    return remaining
+
+
+def open_amount_cents(session: Session, transaction: Transaction) -> int:
+    return session.scalar(
+        select(func.coalesce(func.sum(Invoice.value_cents - Invoice.paid_cents), 0)).where(
+            Invoice.transaction_id == transaction.id, Invoice.status == OPENED
+        )
+    )

@@ -1,0 +1,48 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from customer_credit.db.base import Base, UtcDateTime, utcnow
+
+OPENED = "Opened"
+PAID = "Paid"
+CANCELLED = "Cancelled"
+STATUSES = (OPENED, PAID, CANCELLED)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("value_cents >= 0", name="value"),
+        CheckConstraint("paid_cents >= 0 AND paid_cents <= value_cents", name="paid"),
+        CheckConstraint("status IN ('Opened', 'Paid', 'Cancelled')", name="status"),
+        CheckConstraint("postponement_count >= 0", name="postponements"),
+        Index("uq_invoices_store_public_id", "store_id", "public_id", unique=True),
+        Index("uq_invoices_store_friendly_id", "store_id", "friendly_id", unique=True),
+        Index("ix_invoices_store_created", "store_id", "created_at", "id"),
+        Index("ix_invoices_store_status_due", "store_id", "status", "due_at"),
+        Index("ix_invoices_account_created", "account_id", "created_at", "id"),
+        Index("ix_invoices_transaction", "transaction_id", "installment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    public_id: Mapped[str] = mapped_column(String(80))
+    friendly_id: Mapped[str] = mapped_column(String(20))
+    installment: Mapped[int] = mapped_column(Integer)
+    number_of_installments: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(String(200), default="")
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(10), default=OPENED)
+    observation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payment_link: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    postponement_count: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    original_due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

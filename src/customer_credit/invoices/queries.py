@@ -1,0 +1,104 @@
+"""Invoice search: every filter as SQL, the page and the summary computed by the database."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.accounts.models import Account
+
+
+@dataclass
+class InvoiceFilters:
+    created_from: tuple[datetime, bool] | None = None
+    created_to: tuple[datetime, bool] | None = None
+    due_from: tuple[datetime, bool] | None = None
+    due_to: tuple[datetime, bool] | None = None
+    value_cents: int | None = None
+    status: str | None = None
+    friendly_id: str | None = None
+    observation: str | None = None
+    account_public_id: str | None = None
+    # "or" combines the filters above with OR instead of AND.
+    any_of: bool = False
+    extra: list = field(default_factory=list)
+
+
+def _lower_bound(column, bound):
+    moment, _inclusive = bound
+    return column >= moment
+
+
+def _upper_bound(column, bound):
+    moment, inclusive = bound
+    return column <= moment if inclusive else column < moment
+
+
+def conditions(filters: InvoiceFilters) -> list:
+    found = []
+    if filters.created_from:
+        found.append(_lower_bound(Invoice.created_at, filters.created_from))
+    if filters.created_to:
+        found.append(_upper_bound(Invoice.created_at, filters.created_to))
+    if filters.due_from:
+        found.append(_lower_bound(Invoice.due_at, filters.due_from))
+    if filters.due_to:
+        found.append(_upper_bound(Invoice.due_at, filters.due_to))
+    if filters.value_cents is not None:
+        found.append(Invoice.value_cents == filters.value_cents)
+    if filters.status:
+        found.append(Invoice.status == filters.status)
+    if filters.friendly_id:
+        found.append(Invoice.friendly_id == filters.friendly_id)
+    if filters.observation:
+        found.append(
+            func.lower(Invoice.observation).contains(filters.observation.lower(), autoescape=True)
+        )
+    if filters.account_public_id:
+        found.append(
+            Invoice.account_id.in_(
+                select(Account.id).where(Account.public_id == filters.account_public_id)
+            )
+        )
+    return found + filters.extra
+
+
+def matching(store_id: int, filters: InvoiceFilters, *, account_id: int | None = None) -> list:
+    scope = [Invoice.store_id == store_id]
+    if account_id is not None:
+        scope.append(Invoice.account_id == account_id)
+    found = conditions(filters)
+    if found:
+        scope.append(or_(*found) if filters.any_of else and_(*found))
+    return scope
+
+
+def page(session: Session, where: list, *, offset: int, limit: int) -> list[tuple[Invoice, str]]:
+    query: Select = (
+        select(Invoice, Account.public_id)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(*where)
+        .order_by(Invoice.created_at, Invoice.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def summary(session: Session, where: list) -> dict[str, int]:
+    def total_of(status: str):
+        return func.coalesce(
+            func.sum(case((Invoice.status == status, Invoice.value_cents), else_=0)), 0
+        )
+
+    count, opened, paid, cancelled = session.execute(
+        select(func.count(), total_of(OPENED), total_of(PAID), total_of(CANCELLED)).where(*where)
+    ).one()
+    return {
+        "count": int(count),
+        "total": int(opened),
+        "totalPaid": int(paid),
+        "totalCancelled": int(cancelled),
+    }

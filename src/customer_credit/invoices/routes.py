@@ -1,0 +1,216 @@
+"""HTTP for invoices: search (store-wide and per account), retrieve, change, cancel, pay,
+postpone."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from customer_credit.api.context import RequestContext, authorized
+from customer_credit.api.wire import DecimalRoute
+from customer_credit.auth import resources
+from customer_credit.dates import parse_bound
+from customer_credit.errors import field_error
+from customer_credit.invoices import search, service
+from customer_credit.invoices.models import STATUSES
+from customer_credit.invoices.queries import InvoiceFilters
+from customer_credit.invoices.schemas import ChangeInvoiceIn, PaymentIn, PostponeIn, invoice_wire
+from customer_credit.money import MoneyError, from_cents, parse_amount, to_cents
+from customer_credit.paging import window
+from customer_credit.stores import service as stores
+from customer_credit.validation import clean_text
+
+router = APIRouter(prefix="/api/creditcontrol", tags=["Invoices"], route_class=DecimalRoute)
+
+
+def _filters(
+    created_from, created_to, due_from, due_to, value, status, friendly_id, observation,
+    account_id, op,
+) -> InvoiceFilters:
+    if status not in (None, "") and status not in STATUSES:
+        raise field_error("status", f"must be one of {', '.join(STATUSES)}")
+    if op not in (None, "", "and", "or"):
+        raise field_error("op", "must be 'and' or 'or'")
+    value_cents = None
+    if value not in (None, ""):
+        try:
+            value_cents = to_cents(parse_amount(value))
+        except MoneyError as error:
+            raise field_error("value", str(error)) from None
+    for name, text in (("friendlyId", friendly_id), ("observation", observation),
+                       ("creditAccountId", account_id)):
+        if text:
+            clean_text(name, text, max_length=1000, allow_newlines=False)
+    return InvoiceFilters(
+        created_from=parse_bound("createdDateFrom", created_from, upper=False),
+        created_to=parse_bound("createdDateTo", created_to, upper=True),
+        due_from=parse_bound("dueDateFrom", due_from, upper=False),
+        due_to=parse_bound("dueDateTo", due_to, upper=True),
+        value_cents=value_cents,
+        status=status or None,
+        friendly_id=friendly_id or None,
+        observation=observation or None,
+        account_public_id=account_id or None,
+        any_of=op == "or",
+    )
+
+
+def _search_response(ctx: RequestContext, filters, page_window, account_public_id=None):
+    def work(session):
+        interest = stores.get_config(session, ctx.principal.store_id).daily_interest_rate_units
+        page = search.search_invoices(
+            session, ctx.principal, filters, page_window, account_public_id=account_public_id
+        )
+        return {
+            "data": [invoice_wire(invoice, owner, interest) for invoice, owner in page.rows],
+            "summary": {
+                "count": page.summary["count"],
+                "total": from_cents(page.summary["total"]),
+                "totalPaid": from_cents(page.summary["totalPaid"]),
+                "totalCancelled": from_cents(page.summary["totalCancelled"]),
+            },
+        }
+
+    return ctx.read(work)
+
+
+@router.get("/invoices", summary="Search all invoices")
+def search_all_invoices(
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    createdDateFrom: str | None = None,  # noqa: N803
+    createdDateTo: str | None = None,  # noqa: N803
+    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,  # noqa: N803
+    dueDateFrom: str | None = None,  # noqa: N803
+    dueDateTo: str | None = None,  # noqa: N803
+    value: str | None = None,
+    status: str | None = None,
+    friendlyId: str | None = None,  # noqa: N803
+    observation: str | None = None,
+    creditAccountId: str | None = None,  # noqa: N803
+    op: str | None = None,
+):
+    filters = _filters(
+        createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
+        friendlyId, observation, creditAccountId, op,
+    )
+    return _search_response(ctx, filters, window(from_, to))
+
+
+@router.get("/accounts/{creditAccountId}/invoices", summary="Search the invoices of an account")
+def search_account_invoices(
+    creditAccountId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    createdDateFrom: str | None = None,  # noqa: N803
+    createdDateTo: str | None = None,  # noqa: N803
+    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,  # noqa: N803
+    dueDateFrom: str | None = None,  # noqa: N803
+    dueDateTo: str | None = None,  # noqa: N803
+    value: str | None = None,
+    status: str | None = None,
+    friendlyId: str | None = None,  # noqa: N803
+    observation: str | None = None,
+    op: str | None = None,
+):
+    filters = _filters(
+        createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
+        friendlyId, observation, None, op,
+    )
+    return _search_response(ctx, filters, window(from_, to), account_public_id=creditAccountId)
+
+
+def _one_invoice(ctx: RequestContext, account_id: str, change) -> Response:
+    def work(session):
+        invoice = change(session)
+        interest = stores.get_config(session, ctx.principal.store_id).daily_interest_rate_units
+        return invoice_wire(invoice, account_id, interest)
+
+    return work
+
+
+@router.get("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Retrieve an invoice")
+def retrieve_invoice(
+    creditAccountId: str,  # noqa: N803
+    invoiceId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
+):
+    return ctx.read(
+        _one_invoice(
+            ctx,
+            creditAccountId,
+            lambda session: service.get_invoice(session, ctx.principal, creditAccountId, invoiceId),
+        )
+    )
+
+
+@router.put("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Change an invoice")
+def change_invoice(
+    creditAccountId: str,  # noqa: N803
+    invoiceId: str,  # noqa: N803
+    body: ChangeInvoiceIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
+    friendlyId: str | None = None,  # noqa: N803
+):
+    sent = body.model_fields_set
+    optional = {
+        "observation": body.observation if "observation" in sent else service.UNSET,
+        "payment_link": body.paymentLink if "paymentLink" in sent else service.UNSET,
+    }
+
+    def work(session):
+        invoice = service.change_invoice(
+            session, ctx.principal, creditAccountId, invoiceId, status=body.status, **optional
+        )
+        if friendlyId and friendlyId != invoice.friendly_id:
+            raise field_error("friendlyId", "does not match the invoice")
+
+    return ctx.write(work)
+
+
+@router.delete("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Cancel an invoice")
+def cancel_invoice(
+    creditAccountId: str,  # noqa: N803
+    invoiceId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
+):
+    def work(session):
+        service.cancel_invoice(session, ctx.principal, creditAccountId, invoiceId)
+
+    return ctx.write(work)
+
+
+@router.post("/accounts/{creditAccountId}/invoices/{invoiceId}/payments", summary="Mark an invoice as paid")
+def pay_invoice(
+    creditAccountId: str,  # noqa: N803
+    invoiceId: str,  # noqa: N803
+    ctx: Annotated[RequestContext, Depends(authorized(resources.PAY_INVOICE))],
+    body: PaymentIn | None = None,
+):
+    value = body.value if body is not None else None
+    return ctx.write(
+        _one_invoice(
+            ctx,
+            creditAccountId,
+            lambda session: service.pay_invoice(
+                session, ctx.principal, creditAccountId, invoiceId, value=value
+            ),
+        )
+    )
+
+
+@router.put("/accounts/{creditAccountId}/invoices/{invoiceId}/postponement", summary="Postpone an invoice")
+def postpone_invoice(
+    creditAccountId: str,  # noqa: N803
+    invoiceId: str,  # noqa: N803
+    body: PostponeIn,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
+):
+    def work(session):
+        service.postpone_invoice(
+            session, ctx.principal, creditAccountId, invoiceId, due_days=body.dueDays
+        )
+
+    return ctx.write(work)

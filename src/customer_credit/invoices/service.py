@@ -1,0 +1,265 @@
+"""Invoices: retrieve, change, cancel, pay (also partly), reverse a payment, postpone.
+
+State changes follow one table (see `_TRANSITIONS`): asking for the state an invoice is already
+in changes nothing; anything the table does not allow is a 409 that says why."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts import service as accounts
+from customer_credit.accounts.models import Account
+from customer_credit.auth.principal import Principal
+from customer_credit.db.base import utcnow
+from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, Invoice
+from customer_credit.ledger import service as ledger
+from customer_credit.ledger.models import INVOICE, PAYMENT
+from customer_credit.money import cents_times_rate, to_cents
+from customer_credit.stores import service as stores
+from customer_credit.transactions.models import Transaction
+from customer_credit.validation import clean_http_url, clean_text
+
+MAX_OBSERVATION = 1000
+UNSET = object()
+
+
+def _find(session: Session, principal: Principal, account_public_id: str, invoice_id: str):
+    row = session.execute(
+        select(Invoice, Account.public_id)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(Invoice.store_id == principal.store_id, Invoice.public_id == invoice_id)
+    ).first()
+    if row is None or row[1] != account_public_id:
+        raise NotFound(
+            f"no invoice {invoice_id} on account {account_public_id}", code="InvoiceNotFound"
+        )
+    return row[0]
+
+
+def get_invoice(
+    session: Session, principal: Principal, account_public_id: str, invoice_id: str
+) -> Invoice:
+    return _find(session, principal, account_public_id, invoice_id)
+
+
+def _lock(
+    session: Session, principal: Principal, account_public_id: str, invoice_id: str
+) -> tuple[Account, Invoice]:
+    """Locks the account, then the invoice (always in this order, so changes never deadlock)."""
+    invoice = _find(session, principal, account_public_id, invoice_id)
+    account = session.scalar(
+        select(Account).where(Account.id == invoice.account_id).with_for_update()
+    )
+    session.refresh(invoice, with_for_update=True)
+    return account, invoice
+
+
+def _entry_meta(session: Session, invoice: Invoice, **extra) -> dict:
+    transaction_public_id = session.scalar(
+        select(Transaction.public_id).where(Transaction.id == invoice.transaction_id)
+    )
+    return {"transactionId": transaction_public_id, "installment": invoice.installment, **extra}
+
+
+def _pay(session, principal, account, invoice, amount_cents: int, now: datetime) -> None:
+    invoice.paid_cents += amount_cents
+    if invoice.paid_cents == invoice.value_cents:
+        invoice.status = PAID
+        invoice.resolved_at = now
+    invoice.updated_at = now
+    ledger.append_entry(
+        session,
+        account,
+        origin=PAYMENT,
+        value_cents=amount_cents,
+        done_by=principal.name,
+        meta=_entry_meta(session, invoice),
+        at=now,
+    )
+    account.updated_at = now
+
+
+def _cancel(session, principal, account, invoice, now: datetime) -> None:
+    owed = invoice.value_cents - invoice.paid_cents
+    invoice.status = CANCELLED
+    invoice.resolved_at = now
+    invoice.updated_at = now
+    ledger.append_entry(
+        session,
+        account,
+        origin=INVOICE,
+        value_cents=owed,
+        done_by=principal.name,
+        meta=_entry_meta(session, invoice, cancelled=True),
+        at=now,
+    )
+    account.updated_at = now
+
+
+def _reverse_payment(session, principal, account, invoice, now: datetime) -> None:
+    paid = invoice.paid_cents
+    invoice.paid_cents = 0
+    invoice.status = OPENED
+    invoice.resolved_at = None
+    invoice.updated_at = now
+    ledger.append_entry(
+        session,
+        account,
+        origin=PAYMENT,
+        value_cents=-paid,
+        done_by=principal.name,
+        meta=_entry_meta(session, invoice, reversal=True),
+        at=now,
+    )
+    account.updated_at = now
+
+
+def _refuse(invoice: Invoice, target: str) -> Conflict:
+    if invoice.status == PAID and target == CANCELLED:
+        return Conflict("a paid invoice can no longer be cancelled", code="InvoiceAlreadyPaid")
+    if invoice.status == CANCELLED:
+        return Conflict("a cancelled invoice cannot change status", code="InvoiceCancelled")
+    return Conflict(f"an invoice cannot go from {invoice.status} to {target}", code="InvalidTransition")
+
+
+def _transition(session, principal, account, invoice, target: str, now: datetime) -> None:
+    if target == invoice.status:
+        return
+    if invoice.status == OPENED and target == PAID:
+        _pay(session, principal, account, invoice, invoice.value_cents - invoice.paid_cents, now)
+    elif invoice.status == OPENED and target == CANCELLED:
+        _cancel(session, principal, account, invoice, now)
+    elif invoice.status == PAID and target == OPENED:
+        _reverse_payment(session, principal, account, invoice, now)
+    else:
+        raise _refuse(invoice, target)
+
+
+def change_invoice(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    invoice_id: str,
+    *,
+    status: str,
+    observation=UNSET,
+    payment_link=UNSET,
+) -> Invoice:
+    """Sets status; observation and paymentLink are set when given, cleared when None, kept
+    when UNSET."""
+    if status not in STATUSES:
+        raise field_error("status", f"must be one of {', '.join(STATUSES)}")
+    if observation is not UNSET and observation is not None:
+        observation = clean_text("observation", observation, max_length=MAX_OBSERVATION)
+    if payment_link is not UNSET and payment_link is not None:
+        payment_link = clean_http_url("paymentLink", payment_link)
+    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    now = utcnow()
+    _transition(session, principal, account, invoice, status, now)
+    if observation is not UNSET and observation != invoice.observation:
+        invoice.observation = observation
+        invoice.updated_at = now
+    if payment_link is not UNSET and payment_link != invoice.payment_link:
+        invoice.payment_link = payment_link
+        invoice.updated_at = now
+    return invoice
+
+
+def cancel_invoice(
+    session: Session, principal: Principal, account_public_id: str, invoice_id: str
+) -> Invoice:
+    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    _transition(session, principal, account, invoice, CANCELLED, utcnow())
+    return invoice
+
+
+def pay_invoice(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    invoice_id: str,
+    *,
+    value: Decimal | None = None,
+) -> Invoice:
+    """Pays what is still owed, or `value` of it (a partial payment)."""
+    amount = None
+    if value is not None:
+        amount = to_cents(value)
+        if amount <= 0:
+            raise field_error("value", "must be greater than 0")
+    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    now = utcnow()
+    if amount is None:
+        _transition(session, principal, account, invoice, PAID, now)
+        return invoice
+    if invoice.status != OPENED:
+        raise _refuse(invoice, PAID) if invoice.status == CANCELLED else Conflict(
+            "the invoice is already paid", code="InvoiceAlreadyPaid"
+        )
+    owed = invoice.value_cents - invoice.paid_cents
+    if amount > owed:
+        raise Conflict(
+            f"the payment exceeds what is owed on the invoice ({Decimal(owed) / 100})",
+            code="PaymentExceedsOwed",
+        )
+    _pay(session, principal, account, invoice, amount, now)
+    return invoice
+
+
+def postpone_invoice(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    invoice_id: str,
+    *,
+    due_days: int,
+) -> Invoice:
+    if due_days < 1:
+        raise field_error("dueDays", "must be 1 or more whole days")
+    config = stores.get_config(session, principal.store_id)
+    _account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    if not config.postponement_enabled or config.invoice_postponement_limit <= 0:
+        raise Conflict("this store does not allow postponements", code="PostponementDisabled")
+    if invoice.status != OPENED:
+        raise Conflict("only an Opened invoice can be postponed", code="InvoiceNotOpened")
+    if invoice.postponement_count >= config.invoice_postponement_limit:
+        raise Conflict(
+            f"the invoice was already postponed {invoice.postponement_count} times, "
+            f"the store's limit",
+            code="PostponementLimitReached",
+        )
+    new_due = invoice.due_at + timedelta(days=due_days)
+    if new_due - invoice.original_due_at > timedelta(days=config.max_postponement_days):
+        raise Conflict(
+            f"the due date may end at most {config.max_postponement_days} days after the "
+            f"original one",
+            code="PostponementTooLong",
+        )
+    invoice.due_at = new_due
+    invoice.postponement_count += 1
+    invoice.updated_at = utcnow()
+    return invoice
+
+
+@dataclass(frozen=True)
+class Overdue:
+    days: int
+    interest_cents: int
+
+
+def overdue(invoice: Invoice, daily_interest_units: int, now: datetime | None = None) -> Overdue:
+    """Days past due of an Opened invoice and the simple interest on what is still owed."""
+    now = now or utcnow()
+    if invoice.status != OPENED or invoice.due_at >= now:
+        return Overdue(0, 0)
+    days = (now - invoice.due_at).days
+    owed = invoice.value_cents - invoice.paid_cents
+    return Overdue(days, cents_times_rate(owed * days, daily_interest_units))
+
+
+def invoices_account_exists(session: Session, principal: Principal, public_id: str) -> Account:
+    return accounts.get_account(session, principal, public_id)

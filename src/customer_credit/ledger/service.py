@@ -1,0 +1,137 @@
+"""The ledger: every change of money or credit appends one entry, in the same transaction that
+changes the account's stored figures. The figures are always what the entries give."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts.models import Account
+from customer_credit.ledger.models import CREDIT, Statement
+from customer_credit.money import cents_times_rate, from_cents, rate_for_wire, rate_from_units
+from customer_credit.transactions.models import AUTHORIZED, Transaction
+
+
+def append_entry(
+    session: Session,
+    account: Account,
+    *,
+    origin: str,
+    value_cents: int,
+    done_by: str,
+    meta: dict | None = None,
+    external_id: str | None = None,
+    at: datetime | None = None,
+) -> Statement:
+    """Appends an entry; entries other than Credit move the balance by their value.
+    The caller holds the account row lock."""
+    entry = Statement(
+        store_id=account.store_id,
+        account_id=account.id,
+        origin=origin,
+        value_cents=value_cents,
+        done_by=done_by[:254],
+        meta=meta or {},
+        external_id=external_id,
+    )
+    if at is not None:
+        entry.created_at = at
+    if origin != CREDIT:
+        account.balance_cents += value_cents
+    session.add(entry)
+    return entry
+
+
+def credit_limit_change_cents(old_limit: int, new_limit: int, tolerance_units: int) -> int:
+    """(L' − L) × (1 + t)."""
+    delta = new_limit - old_limit
+    return delta + cents_times_rate(delta, tolerance_units)
+
+
+def tolerance_change_cents(limit: int, old_units: int, new_units: int) -> int:
+    """L × (t' − t)."""
+    return cents_times_rate(limit, new_units - old_units)
+
+
+@dataclass(frozen=True)
+class Figures:
+    credit_limit: Decimal
+    tolerance: Decimal
+    balance: Decimal
+    pre_authorized: Decimal
+    available_balance: Decimal
+    available_credit: Decimal
+
+
+def figures(account: Account) -> Figures:
+    limit = account.credit_limit_cents
+    balance = account.balance_cents
+    held = account.pre_authorized_cents
+    return Figures(
+        credit_limit=from_cents(limit),
+        tolerance=rate_for_wire(rate_from_units(account.tolerance_units)),
+        balance=from_cents(balance),
+        pre_authorized=from_cents(held),
+        available_balance=from_cents(limit + balance),
+        available_credit=from_cents(limit + balance - held),
+    )
+
+
+def hold_ceiling_cents(account: Account, tolerance_enabled: bool) -> int:
+    """What a new hold (or the growth of one) may take: availableCredit + L × t."""
+    available = account.credit_limit_cents + account.balance_cents - account.pre_authorized_cents
+    if not tolerance_enabled:
+        return available
+    return available + cents_times_rate(account.credit_limit_cents, account.tolerance_units)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    account_id: int
+    public_id: str
+    field: str
+    stored: int
+    recomputed: int
+
+
+def recompute_mismatches(session: Session, store_id: int | None = None) -> list[Mismatch]:
+    """Recomputes every account's balance from its entries and its held credit from its live
+    holds, and returns where the stored figures differ (empty when the books are right)."""
+    balances = (
+        select(Statement.account_id, func.coalesce(func.sum(Statement.value_cents), 0).label("b"))
+        .where(Statement.origin != CREDIT)
+        .group_by(Statement.account_id)
+        .subquery()
+    )
+    holds = (
+        select(Transaction.account_id, func.coalesce(func.sum(Transaction.hold_cents), 0).label("p"))
+        .where(Transaction.status == AUTHORIZED)
+        .group_by(Transaction.account_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Account.id,
+            Account.public_id,
+            Account.balance_cents,
+            Account.pre_authorized_cents,
+            func.coalesce(balances.c.b, 0),
+            func.coalesce(holds.c.p, 0),
+        )
+        .outerjoin(balances, balances.c.account_id == Account.id)
+        .outerjoin(holds, holds.c.account_id == Account.id)
+        .order_by(Account.id)
+    )
+    if store_id is not None:
+        query = query.where(Account.store_id == store_id)
+    mismatches = []
+    for account_id, public_id, stored_b, stored_p, computed_b, computed_p in session.execute(query):
+        if stored_b != computed_b:
+            mismatches.append(Mismatch(account_id, public_id, "balance", stored_b, int(computed_b)))
+        if stored_p != computed_p:
+            mismatches.append(
+                Mismatch(account_id, public_id, "preAuthorizedCredit", stored_p, int(computed_p))
+            )
+    return mismatches

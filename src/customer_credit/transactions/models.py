@@ -1,0 +1,56 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from customer_credit.db.base import Base, UtcDateTime, utcnow
+
+AUTHORIZED = "Authorized"
+SETTLED = "Settled"
+CANCELLED = "Cancelled"
+EXPIRED = "Expired"
+
+
+class Transaction(Base):
+    """A purchase on credit: a hold while Authorized, then the settled value and its refunds."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        CheckConstraint("hold_cents >= 0", name="hold"),
+        CheckConstraint("original_hold_cents > 0", name="original_hold"),
+        CheckConstraint("installments BETWEEN 1 AND 99", name="installments"),
+        CheckConstraint("settled_cents >= 0", name="settled"),
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= settled_cents", name="refunded"),
+        CheckConstraint(
+            "status IN ('Authorized', 'Settled', 'Cancelled', 'Expired')", name="status"
+        ),
+        Index("uq_transactions_store_public_id", "store_id", "public_id", unique=True),
+        Index("ix_transactions_account", "account_id", "created_at"),
+        Index(
+            "ix_transactions_expiring",
+            "expires_at",
+            sqlite_where=text("status = 'Authorized' AND expires_at IS NOT NULL"),
+            postgresql_where=text("status = 'Authorized' AND expires_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    public_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    settle: Mapped[bool] = mapped_column(Boolean)
+    installments: Mapped[int] = mapped_column(Integer)
+    # The live hold (counts in the account's preAuthorizedCredit while Authorized).
+    hold_cents: Mapped[int] = mapped_column(BigInteger)
+    original_hold_cents: Mapped[int] = mapped_column(BigInteger)
+    settled_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Part of the refunds that exceeded the open invoices and went back to the balance.
+    refund_excess_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    friendly_prefix: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default=AUTHORIZED)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,36 @@
+from pydantic import StrictBool, StrictStr
+
+from customer_credit.api.types import PositiveAmount, WholeNumber, WireModel
+from customer_credit.api.wire import timestamp
+from customer_credit.money import from_cents
+from customer_credit.transactions.models import Transaction
+
+
+class HoldIn(WireModel):
+    value: PositiveAmount
+    settle: StrictBool
+    installments: WholeNumber
+    expirationDate: StrictStr | None = None
+    orderId: StrictStr | None = None
+
+
+class SettlementIn(WireModel):
+    value: PositiveAmount
+
+
+class RefundIn(WireModel):
+    value: PositiveAmount
+
+
+def hold_wire(transaction: Transaction) -> dict:
+    body = {
+        "id": transaction.public_id,
+        "value": from_cents(transaction.hold_cents or transaction.original_hold_cents),
+        "installments": transaction.installments,
+        "status": transaction.status,
+    }
+    if transaction.expires_at is not None:
+        body["expirationDate"] = timestamp(transaction.expires_at)
+    if transaction.order_id:
+        body["orderId"] = transaction.order_id
+    return body

@@ -1,0 +1,417 @@
+"""Purchases on credit: holds (pre-authorizations), settlements and refunds.
+
+Every function here changes money: it locks the account row first, then the transaction row,
+and writes its ledger entry in the same database transaction."""
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts import service as accounts
+from customer_credit.accounts.models import Account
+from customer_credit.auth.principal import Principal
+from customer_credit.db.base import utcnow
+from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.invoices import issuing
+from customer_credit.ledger import service as ledger
+from customer_credit.ledger.models import INVOICE
+from customer_credit.money import cents_times_rate, from_cents, to_cents
+from customer_credit.stores import service as stores
+from customer_credit.transactions.models import (
+    AUTHORIZED,
+    CANCELLED,
+    EXPIRED,
+    SETTLED,
+    Transaction,
+)
+from customer_credit.validation import clean_path_id, clean_text
+
+MAX_INSTALLMENTS = 99
+
+
+def new_transaction_id() -> str:
+    return secrets.token_hex(16).upper()
+
+
+def _check_installments(installments: int) -> int:
+    if not 1 <= installments <= MAX_INSTALLMENTS:
+        raise field_error("installments", f"must be between 1 and {MAX_INSTALLMENTS}")
+    return installments
+
+
+def _positive_cents(field: str, value: Decimal) -> int:
+    cents = to_cents(value)
+    if cents <= 0:
+        raise field_error(field, "must be greater than 0")
+    return cents
+
+
+def _insufficient(needed: int, ceiling: int) -> Conflict:
+    return Conflict(
+        f"insufficient credit: {from_cents(needed)} asked, {from_cents(max(ceiling, 0))} available",
+        code="InsufficientCredit",
+    )
+
+
+def _find_transaction(
+    session: Session, account: Account, transaction_id: str, *, lock: bool
+) -> Transaction | None:
+    query = select(Transaction).where(
+        Transaction.store_id == account.store_id,
+        Transaction.public_id == transaction_id,
+    )
+    if lock:
+        query = query.with_for_update()
+    transaction = session.scalar(query)
+    if transaction is not None and transaction.account_id != account.id:
+        raise NotFound(f"no transaction {transaction_id} on this account", code="TransactionNotFound")
+    return transaction
+
+
+def _get_transaction(session: Session, account: Account, transaction_id: str) -> Transaction:
+    transaction = _find_transaction(session, account, transaction_id, lock=True)
+    if transaction is None:
+        raise NotFound(f"no transaction {transaction_id}", code="TransactionNotFound")
+    return transaction
+
+
+def _release_hold(account: Account, transaction: Transaction, status: str, at: datetime) -> None:
+    account.pre_authorized_cents -= transaction.hold_cents
+    transaction.hold_cents = 0
+    transaction.status = status
+    transaction.updated_at = at
+    account.updated_at = at
+
+
+def _expire_if_due(account: Account, transaction: Transaction, now: datetime) -> None:
+    """A hold past its expiration falls off even before the worker gets to it."""
+    if (
+        transaction.status == AUTHORIZED
+        and transaction.expires_at is not None
+        and transaction.expires_at <= now
+    ):
+        _release_hold(account, transaction, EXPIRED, now)
+
+
+def _growth_ceiling_cents(session: Session, principal: Principal, transaction: Transaction) -> int:
+    growth_units = stores.get_config(session, principal.store_id).growth_rate_units
+    return transaction.original_hold_cents + cents_times_rate(
+        transaction.original_hold_cents, growth_units
+    )
+
+
+def _tolerance_enabled(session: Session, principal: Principal) -> bool:
+    return stores.get_config(session, principal.store_id).tolerance_enabled
+
+
+def create_hold(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    *,
+    value: Decimal,
+    settle: bool,
+    installments: int,
+    expires_at: datetime | None = None,
+    order_id: str | None = None,
+    transaction_id: str | None = None,
+) -> Transaction:
+    cents = _positive_cents("value", value)
+    _check_installments(installments)
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise field_error("expirationDate", "must be in the future")
+    if order_id is not None:
+        order_id = clean_text("orderId", order_id, max_length=200, allow_newlines=False)
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    if transaction_id is None:
+        transaction_id = new_transaction_id()
+    ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
+    if cents > ceiling:
+        raise _insufficient(cents, ceiling)
+    transaction = Transaction(
+        store_id=principal.store_id,
+        account_id=account.id,
+        public_id=transaction_id,
+        order_id=order_id,
+        settle=settle,
+        installments=installments,
+        hold_cents=cents,
+        original_hold_cents=cents,
+        settled_cents=0,
+        refunded_cents=0,
+        refund_excess_cents=0,
+        status=AUTHORIZED,
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    account.pre_authorized_cents += cents
+    account.updated_at = now
+    session.add(transaction)
+    session.flush()
+    return transaction
+
+
+def put_hold(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    value: Decimal,
+    settle: bool,
+    installments: int,
+    expires_at: datetime | None = None,
+    order_id: str | None = None,
+) -> Transaction:
+    """Creates the hold under the caller's id, or updates it while it is live."""
+    transaction_id = clean_path_id("transactionId", transaction_id, max_length=64)
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    transaction = _find_transaction(session, account, transaction_id, lock=True)
+    if transaction is None:
+        return create_hold(
+            session,
+            principal,
+            account_public_id,
+            value=value,
+            settle=settle,
+            installments=installments,
+            expires_at=expires_at,
+            order_id=order_id,
+            transaction_id=transaction_id,
+        )
+    cents = _positive_cents("value", value)
+    _check_installments(installments)
+    now = utcnow()
+    _expire_if_due(account, transaction, now)
+    if transaction.status != AUTHORIZED:
+        raise Conflict(
+            f"transaction {transaction_id} is {transaction.status}; only a live hold can change",
+            code=f"Transaction{transaction.status}",
+        )
+    growth = cents - transaction.hold_cents
+    if growth > 0:
+        if cents > _growth_ceiling_cents(session, principal, transaction):
+            raise Conflict(
+                "the hold may not grow beyond the store's maxPreAuthorizationGrowthRate",
+                code="GrowthLimitExceeded",
+            )
+        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
+        if growth > ceiling:
+            raise _insufficient(growth, ceiling)
+    account.pre_authorized_cents += growth
+    transaction.hold_cents = cents
+    transaction.settle = settle
+    transaction.installments = installments
+    if expires_at is not None:
+        transaction.expires_at = expires_at
+    transaction.updated_at = now
+    account.updated_at = now
+    return transaction
+
+
+def cancel_hold(
+    session: Session, principal: Principal, account_public_id: str, transaction_id: str
+) -> Transaction:
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    transaction = _get_transaction(session, account, transaction_id)
+    now = utcnow()
+    _expire_if_due(account, transaction, now)
+    if transaction.status == SETTLED:
+        raise Conflict(
+            "a settled transaction cannot be cancelled; refund it instead",
+            code="TransactionSettled",
+        )
+    if transaction.status == AUTHORIZED:
+        _release_hold(account, transaction, CANCELLED, now)
+    return transaction
+
+
+def settle(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    value: Decimal,
+) -> Transaction:
+    cents = _positive_cents("value", value)
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    transaction = _get_transaction(session, account, transaction_id)
+    now = utcnow()
+    _expire_if_due(account, transaction, now)
+    if transaction.status in (CANCELLED, EXPIRED):
+        raise Conflict(
+            f"transaction {transaction_id} is {transaction.status}", code=f"Transaction{transaction.status}"
+        )
+    if transaction.status == AUTHORIZED:
+        _first_settlement(session, principal, account, transaction, cents, now)
+    elif cents != transaction.settled_cents:
+        _resettle(session, principal, account, transaction, cents, now)
+    return transaction
+
+
+def _first_settlement(
+    session: Session,
+    principal: Principal,
+    account: Account,
+    transaction: Transaction,
+    cents: int,
+    now: datetime,
+) -> None:
+    if not transaction.settle:
+        raise Conflict(
+            "this hold was created with settle=false and cannot be settled",
+            code="SettlementNotAllowed",
+        )
+    if cents > _growth_ceiling_cents(session, principal, transaction):
+        raise Conflict(
+            "the settlement exceeds the hold beyond the store's maxPreAuthorizationGrowthRate",
+            code="GrowthLimitExceeded",
+        )
+    growth = cents - transaction.hold_cents
+    if growth > 0:
+        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
+        if growth > ceiling:
+            raise _insufficient(growth, ceiling)
+    _release_hold(account, transaction, SETTLED, now)
+    transaction.settled_cents = cents
+    transaction.settled_at = now
+    ledger.append_entry(
+        session,
+        account,
+        origin=INVOICE,
+        value_cents=-cents,
+        done_by=principal.name,
+        meta={
+            "transactionId": transaction.public_id,
+            "orderId": transaction.order_id,
+            "numberOfInstallments": transaction.installments,
+        },
+        at=now,
+    )
+    issuing.issue(session, transaction, total_cents=cents, installments=transaction.installments, at=now)
+
+
+def _resettle(
+    session: Session,
+    principal: Principal,
+    account: Account,
+    transaction: Transaction,
+    cents: int,
+    now: datetime,
+) -> None:
+    if transaction.refunded_cents:
+        raise Conflict(
+            "a refunded settlement cannot be settled again with another value",
+            code="TransactionRefunded",
+        )
+    difference = cents - transaction.settled_cents
+    if difference < 0:
+        if issuing.open_amount_cents(session, transaction) < -difference:
+            raise Conflict(
+                "the open invoices are less than the reduction; refund the paid part instead",
+                code="SettlementBelowPaid",
+            )
+        issuing.lower_open_invoices(session, transaction, -difference, at=now)
+    else:
+        if cents > _growth_ceiling_cents(session, principal, transaction):
+            raise Conflict(
+                "the settlement may not grow beyond the store's maxPreAuthorizationGrowthRate",
+                code="GrowthLimitExceeded",
+            )
+        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
+        if difference > ceiling:
+            raise _insufficient(difference, ceiling)
+        issuing.issue(
+            session, transaction, total_cents=difference, installments=transaction.installments, at=now
+        )
+    ledger.append_entry(
+        session,
+        account,
+        origin=INVOICE,
+        value_cents=-difference,
+        done_by=principal.name,
+        meta={
+            "transactionId": transaction.public_id,
+            "orderId": transaction.order_id,
+            "numberOfInstallments": transaction.installments,
+            "settlementChange": True,
+        },
+        at=now,
+    )
+    transaction.settled_cents = cents
+    transaction.updated_at = now
+    account.updated_at = now
+
+
+def refund(
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    value: Decimal,
+) -> int:
+    """Lowers open invoices from the last installment back; what exceeds them (already paid)
+    goes back to the customer's balance. Returns the refunded cents."""
+    cents = _positive_cents("value", value)
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    transaction = _get_transaction(session, account, transaction_id)
+    if transaction.status != SETTLED:
+        raise Conflict("only a settled transaction can be refunded", code="TransactionNotSettled")
+    refundable = transaction.settled_cents - transaction.refunded_cents
+    if cents > refundable:
+        raise Conflict(
+            f"the refund exceeds what is left to refund ({from_cents(refundable)})",
+            code="RefundExceedsSettlement",
+        )
+    now = utcnow()
+    excess = issuing.lower_open_invoices(session, transaction, cents, at=now)
+    transaction.refunded_cents += cents
+    transaction.refund_excess_cents += excess
+    transaction.updated_at = now
+    ledger.append_entry(
+        session,
+        account,
+        origin=INVOICE,
+        value_cents=cents,
+        done_by=principal.name,
+        meta={"transactionId": transaction.public_id, "refund": True},
+        at=now,
+    )
+    account.updated_at = now
+    return cents
+
+
+def expire_due_holds(session: Session, now: datetime, *, limit: int = 100) -> int:
+    """Releases holds past their expiration. Several workers may run this at once: each
+    claims an account with SKIP LOCKED, so a hold is released exactly once."""
+    candidates = session.execute(
+        select(Transaction.id, Transaction.account_id)
+        .where(
+            Transaction.status == AUTHORIZED,
+            Transaction.expires_at.is_not(None),
+            Transaction.expires_at <= now,
+        )
+        .order_by(Transaction.expires_at)
+        .limit(limit)
+    ).all()
+    released = 0
+    for transaction_pk, account_pk in candidates:
+        account = session.scalar(
+            select(Account).where(Account.id == account_pk).with_for_update(skip_locked=True)
+        )
+        if account is None:
+            continue
+        transaction = session.scalar(
+            select(Transaction).where(Transaction.id == transaction_pk).with_for_update()
+        )
+        if transaction.status == AUTHORIZED:
+            _release_hold(account, transaction, EXPIRED, now)
+            released += 1
+    return released
