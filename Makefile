@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM_STAMP := $(VENV)/.chromium
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
 .PHONY: run test bench install clean check worker
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(CHROMIUM_STAMP)
 
 # Embedded mode: SQLite file in ./var, the worker in-process, served on 127.0.0.1:8000.
 run: $(STAMP)
@@ -27,8 +28,13 @@ worker: $(STAMP)
 check: $(STAMP)
 	$(BIN)/customer-credit check
 
+# The console's browser tests drive Debian's Chromium (never a browser download).
+$(CHROMIUM_STAMP): | $(STAMP)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	touch $(CHROMIUM_STAMP)
+
 # The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

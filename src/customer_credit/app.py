@@ -7,15 +7,19 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from customer_credit import __version__
+from customer_credit import __version__, bench_routes
 from customer_credit.accounts.routes import router as accounts_router
 from customer_credit.api.errors import error_response, install_error_handlers
 from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from customer_credit.api.ratelimit import RateLimiter
 from customer_credit.api.wire import JsonResponse
+from customer_credit.console.routes import mount_console
 from customer_credit.db.engine import Database
+from customer_credit.events.routes import router as events_router
 from customer_credit.invoices.routes import router as invoices_router
 from customer_credit.ledger.routes import router as ledger_router
+from customer_credit.my_credits.routes import mount_my_credits
+from customer_credit.reminders.routes import router as reminders_router
 from customer_credit.settings import Settings, get_settings
 from customer_credit.stores.routes import router as stores_router
 from customer_credit.transactions.routes import router as transactions_router
@@ -35,6 +39,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             from customer_credit.jobs.worker import Worker
 
             worker = Worker(db, interval_s=settings.worker_interval_s)
+            from customer_credit.jobs.registry import shifted_clock
+
+            worker.clock = shifted_clock(offset_days=settings.clock_offset_days)
             worker.start_thread()
         yield
         if worker is not None:
@@ -56,7 +63,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     for router in (accounts_router, ledger_router, transactions_router, invoices_router, stores_router):
         app.include_router(router)
+    app.include_router(events_router)
+    app.include_router(reminders_router)
 
+    mount_console(app)
+    mount_my_credits(app)
+
+    bench_routes.install(app)
     install_error_handlers(app)
 
     @app.exception_handler(IntegrityError)

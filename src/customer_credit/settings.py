@@ -30,6 +30,36 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = False
     worker_interval_s: float = 5.0
 
+    # Moves the worker's clock (reminders, overdue invoices, hold expiry) this many days ahead
+    # of the real time, to try schedules without waiting; `worker --now` does the same once.
+    clock_offset_days: float = 0
+
+    # E-mail (due-date reminders). "eml" writes each message as a .eml file into mail_eml_dir
+    # (the embedded default: no mail server needed); "smtp" sends it through smtp_host.
+    mail_backend: str = Field(default="eml", pattern="^(eml|smtp)$")
+    mail_eml_dir: Path | None = None  # default: <data_dir>/outbox
+    mail_sender: str = "Customer Credit <credit@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False  # upgrade a plain connection with STARTTLS
+    smtp_tls: bool = False  # implicit TLS from the first byte (SMTPS, usually port 465)
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout_s: float = 20.0
+    # A failed send is retried after retry_base_s, doubling each time, at most max_attempts.
+    reminder_max_attempts: int = 8
+    reminder_retry_base_s: float = 60.0
+    # A worker that was down sends the reminders it missed during at most this many days.
+    reminder_catch_up_days: int = 7
+
+    # Webhooks: each attempt waits at most timeout_s; failures are retried after
+    # retry_base_s, doubling up to retry_max_delay_s, for at most retry_window_s (3 days).
+    webhook_timeout_s: float = 10.0
+    webhook_retry_base_s: float = 5.0
+    webhook_retry_max_delay_s: float = 6 * 3600.0
+    webhook_retry_window_s: float = 3 * 24 * 3600.0
+    webhook_batch_size: int = 20
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -38,6 +38,8 @@ class Account(Base):
         ),
         Index("ix_accounts_store_status_created", "store_id", "status", "created_at", "id"),
         Index("ix_accounts_store_email", "store_id", "email"),
+        # Retrieval by public id finds closed accounts too (migration 0004).
+        Index("ix_accounts_store_public_id", "store_id", "public_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -53,7 +53,7 @@ class AddHolderIn(WireModel):
 
 def account_wire(account: Account) -> dict:
     numbers = figures(account)
-    return {
+    body = {
         "id": account.public_id,
         "balance": numbers.balance,
         "document": account.document,
@@ -67,8 +67,11 @@ def account_wire(account: Account) -> dict:
         "email": account.email,
         "tolerance": numbers.tolerance,
         "availableBalance": numbers.available_balance,
-        "description": account.description,
     }
+    # The contract types description as a string (never null): left out when there is none.
+    if account.description is not None:
+        body["description"] = account.description
+    return body
 
 
 def holder_wire(holder: Holder) -> dict:

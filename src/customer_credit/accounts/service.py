@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.accounts import queries
 from customer_credit.accounts.models import CLOSED, OPEN, Account, Holder
 from customer_credit.auth.principal import Principal
@@ -16,6 +17,7 @@ from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT
 from customer_credit.money import from_cents, rate_from_units, rate_to_units, to_cents
+from customer_credit.money import rate_for_wire
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 from customer_credit.transactions.models import AUTHORIZED, Transaction
@@ -103,6 +105,7 @@ def open_account(
     )
     session.add(account)
     session.flush()
+    events.record(session, events.ACCOUNT_OPENED, account=account)
     return account
 
 
@@ -126,6 +129,7 @@ def update_account(
     if tolerance is not None:
         _set_tolerance(session, account, tolerance, principal)
     account.updated_at = utcnow()
+    events.record(session, events.ACCOUNT_CHANGED, account=account)
     return account
 
 
@@ -149,7 +153,14 @@ def _set_credit_limit(session: Session, account: Account, value: Decimal, princi
             "tolerance": str(rate_from_units(account.tolerance_units)),
         },
     )
+    previous_limit = account.credit_limit_cents
     account.credit_limit_cents = new_limit
+    events.record(
+        session,
+        events.CREDIT_LIMIT_CHANGED,
+        account=account,
+        changes={"creditLimit": {"from": from_cents(previous_limit), "to": from_cents(new_limit)}},
+    )
 
 
 def _set_tolerance(session: Session, account: Account, value: Decimal, principal: Principal) -> None:
@@ -172,7 +183,19 @@ def _set_tolerance(session: Session, account: Account, value: Decimal, principal
             "creditLimit": str(from_cents(account.credit_limit_cents)),
         },
     )
+    previous_units = account.tolerance_units
     account.tolerance_units = new_units
+    events.record(
+        session,
+        events.ACCOUNT_CHANGED,
+        account=account,
+        changes={
+            "tolerance": {
+                "from": rate_for_wire(rate_from_units(previous_units)),
+                "to": rate_for_wire(rate_from_units(new_units)),
+            }
+        },
+    )
 
 
 def change_credit_limit(
@@ -226,6 +249,7 @@ def close_account(
     account.updated_at = now
     for holder in queries.active_holders(session, account.id):
         holder.removed_at = now
+    events.record(session, events.ACCOUNT_CLOSED, account=account)
     return account
 
 
@@ -265,6 +289,12 @@ def add_holder(session: Session, principal: Principal, public_id: str, email: st
     session.add(holder)
     account.updated_at = utcnow()
     session.flush()
+    events.record(
+        session,
+        events.ACCOUNT_CHANGED,
+        account=account,
+        changes={"holderAdded": {"id": holder.public_id, "email": holder.email}},
+    )
     return holder
 
 
@@ -278,6 +308,12 @@ def remove_holder(session: Session, principal: Principal, public_id: str, holder
     if holder.removed_at is None:
         holder.removed_at = utcnow()
         account.updated_at = utcnow()
+        events.record(
+            session,
+            events.ACCOUNT_CHANGED,
+            account=account,
+            changes={"holderRemoved": {"id": holder.public_id, "email": holder.email}},
+        )
     return holder
 
 

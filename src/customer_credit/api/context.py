@@ -78,8 +78,7 @@ def authenticate(request: Request) -> Principal:
     app_key = request.headers.get("x-vtex-api-appkey")
     app_token = request.headers.get("x-vtex-api-apptoken")
     if app_key and app_token:
-        with state.db.read() as session:
-            return auth_service.authenticate_key(session, app_key, app_token)
+        return auth_service.authenticate_key_cached(state.db, app_key, app_token)
     user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get(
         "VtexIdclientAutCookie"
     )

@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -71,7 +73,58 @@ def revoke_key(session: Session, app_key: str) -> ApiKey:
         raise NotFound(f"no key named {app_key}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    key_cache.forget(app_key)
     return key
+
+
+# Authenticated keys are remembered this long in each server process, so that a request does
+# not open a database transaction just to look its key up again (docs/performance.md). A key
+# revoked through this process is forgotten at once; other processes stop accepting it within
+# this time. Failed attempts are never remembered.
+KEY_CACHE_TTL_S = 2.0
+KEY_CACHE_MAX_ENTRIES = 10_000
+
+
+class _KeyCache:
+    def __init__(self, ttl_s: float, max_entries: int):
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, app_key: str, token_digest: str) -> Principal | None:
+        entry = self._entries.get((app_key, token_digest))
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, app_key: str, token_digest: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[(app_key, token_digest)] = (time.monotonic() + self.ttl_s, principal)
+
+    def forget(self, app_key: str | None = None) -> None:
+        with self._lock:
+            if app_key is None:
+                self._entries.clear()
+                return
+            for cached in [cached for cached in self._entries if cached[0] == app_key]:
+                del self._entries[cached]
+
+
+key_cache = _KeyCache(KEY_CACHE_TTL_S, KEY_CACHE_MAX_ENTRIES)
+
+
+def authenticate_key_cached(database, app_key: str, app_token: str) -> Principal:
+    """authenticate_key, answered from the cache while a success is recent."""
+    digest = hash_token(app_token)
+    principal = key_cache.get(app_key, digest)
+    if principal is None:
+        with database.read() as session:
+            principal = authenticate_key(session, app_key, app_token)
+        key_cache.put(app_key, digest, principal)
+    return principal
 
 
 def authenticate_key(session: Session, app_key: str, app_token: str) -> Principal:

@@ -17,6 +17,7 @@ from customer_credit.settings import Settings
 
 class Database:
     def __init__(self, settings: Settings):
+        self.settings = settings
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
         if self.is_sqlite:
@@ -32,7 +33,15 @@ class Database:
                 pool_recycle=3600,
             )
             self.write_engine = self.read_engine
-        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        # A read sees one snapshot on PostgreSQL too (SQLite's read transaction already does):
+        # under READ COMMITTED each statement sees the latest commits, so a page's balance and
+        # its entries, or a search's summary and its rows, could disagree under concurrent writes.
+        read_bind = (
+            self.read_engine
+            if self.is_sqlite
+            else self.read_engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self._read_sessions = sessionmaker(read_bind, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self._sqlite_writer_lock = threading.Lock()
 

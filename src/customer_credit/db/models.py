@@ -3,21 +3,39 @@
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.models import ApiKey
 from customer_credit.db.base import Base
+from customer_credit.events.models import (
+    Event,
+    EventSequence,
+    OverdueNotice,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from customer_credit.idempotency.models import IdempotencyRecord
 from customer_credit.invoices.models import Invoice
 from customer_credit.ledger.models import Statement
+from customer_credit.reminders.models import Reminder, ReminderTemplate
 from customer_credit.stores.models import Store, StoreConfig
 from customer_credit.transactions.models import Transaction
+from customer_credit.users.models import Operator, OperatorSession
 
 __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "Event",
+    "EventSequence",
     "Holder",
     "IdempotencyRecord",
     "Invoice",
+    "Operator",
+    "OperatorSession",
+    "OverdueNotice",
+    "Reminder",
+    "ReminderTemplate",
     "Statement",
     "Store",
     "StoreConfig",
     "Transaction",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -58,24 +58,30 @@ def run_once(
             existing = _find(session, principal, key)
             if existing is not None:
                 return _replay(existing, fingerprint, respond)
-            status, body = work(session)
-            session.add(
-                IdempotencyRecord(
-                    store_id=principal.store_id,
-                    credential=principal.name,
-                    key=key,
-                    request_fingerprint=fingerprint,
-                    status_code=status,
-                    response_body=body,
-                )
+            # Claim the key before the work: a concurrent request with the same key waits on
+            # the unique index until this transaction ends, then replays (commit) or runs
+            # (rollback), instead of running the work a second time against changed figures.
+            record = IdempotencyRecord(
+                store_id=principal.store_id,
+                credential=principal.name,
+                key=key,
+                request_fingerprint=fingerprint,
+                status_code=0,
+                response_body=b"",
             )
+            session.add(record)
+            session.flush()
+            status, body = work(session)
+            record.status_code = status
+            record.response_body = body
             session.flush()
     except IntegrityError:
         # A concurrent request with the same key committed first; its change stands, ours was
         # rolled back with this transaction.
+        # Replay inside the session: the read session's closing rollback expires the record.
         with db.read() as session:
             existing = _find(session, principal, key)
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint, respond)
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint, respond)
     return respond(status, body)

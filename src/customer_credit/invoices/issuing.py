@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.money import from_cents
 from customer_credit.money import split_cents
 from customer_credit.transactions.models import Transaction
 
@@ -36,8 +38,12 @@ def issue(
             Invoice.transaction_id == transaction.id
         )
     )
+    # When the value has fewer cents than installments, the trailing parts are 0: they would be
+    # Opened invoices owing nothing (and would keep the account from closing). Only parts that
+    # carry money become invoices.
+    parts = [cents for cents in split_cents(total_cents, installments) if cents > 0]
     invoices = []
-    for offset, cents in enumerate(split_cents(total_cents, installments), start=1):
+    for offset, cents in enumerate(parts, start=1):
         number = already + offset
         due = at + timedelta(days=DAYS_BETWEEN_INSTALLMENTS * offset)
         invoices.append(
@@ -48,7 +54,7 @@ def issue(
                 public_id=f"{transaction.public_id}-{number:02d}",
                 friendly_id=f"{transaction.friendly_prefix}-{number}",
                 installment=number,
-                number_of_installments=installments,
+                number_of_installments=len(parts),
                 order_id=transaction.order_id or "",
                 value_cents=cents,
                 paid_cents=0,
@@ -60,6 +66,8 @@ def issue(
             )
         )
     session.add_all(invoices)
+    for invoice in invoices:
+        events.record_for_invoice(session, events.INVOICE_CREATED, invoice)
     return invoices
 
 
@@ -87,6 +95,12 @@ def lower_open_invoices(
         if invoice.value_cents == invoice.paid_cents:
             invoice.status = PAID if invoice.paid_cents > 0 else CANCELLED
             invoice.resolved_at = at
+        events.record_for_invoice(
+            session,
+            {PAID: events.INVOICE_PAID, CANCELLED: events.INVOICE_CANCELLED}.get(invoice.status, events.INVOICE_CHANGED),
+            invoice,
+            changes={"value": {"from": from_cents(invoice.value_cents + taken), "to": from_cents(invoice.value_cents)}},
+        )
     return remaining
 
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customer_credit.db.base import Base, UtcDateTime, utcnow
@@ -21,7 +21,14 @@ class Invoice(Base):
         Index("uq_invoices_store_public_id", "store_id", "public_id", unique=True),
         Index("uq_invoices_store_friendly_id", "store_id", "friendly_id", unique=True),
         Index("ix_invoices_store_created", "store_id", "created_at", "id"),
-        Index("ix_invoices_store_status_due", "store_id", "status", "due_at"),
+        # Covering on PostgreSQL: a status + due-date search reads no table row (migration 0004).
+        Index(
+            "ix_invoices_store_status_due",
+            "store_id",
+            "status",
+            "due_at",
+            postgresql_include=["value_cents", "created_at", "id"],
+        ),
         Index("ix_invoices_account_created", "account_id", "created_at", "id"),
         Index("ix_invoices_transaction", "transaction_id", "installment"),
     )
@@ -46,3 +53,13 @@ class Invoice(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# Case-insensitive substring search on observations (PostgreSQL, pg_trgm; migration 0004).
+Index(
+    "ix_invoices_observation_trgm",
+    func.lower(Invoice.observation).label("observation_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"observation_lower": "gin_trgm_ops"},
+    postgresql_where=Invoice.observation.is_not(None),
+)

@@ -1,6 +1,6 @@
 """Searching invoices of a store or of one account, with the summary of all matches."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,19 @@ def search_invoices(
     account_id = None
     if account_public_id is not None:
         account_id = accounts.get_account(session, principal, account_public_id).id
+    if filters.account_public_id and filters.account_ids is None:
+        filters = replace(
+            filters,
+            account_ids=queries.account_ids(session, principal.store_id, filters.account_public_id),
+        )
     where = queries.matching(principal.store_id, filters, account_id=account_id)
-    return InvoicePage(
-        rows=queries.page(session, where, offset=window.offset, limit=window.limit),
-        summary=queries.summary(session, where),
-    )
+    if len(where) > 1:
+        # Filtered: usually few matches, read once for the page and the summary.
+        found = queries.page_with_summary(session, where, offset=window.offset, limit=window.limit)
+        if found is not None:
+            return InvoicePage(rows=found[0], summary=found[1])
+    summary = queries.summary(session, where)
+    rows = []
+    if window.offset < summary["count"]:
+        rows = queries.page(session, where, offset=window.offset, limit=window.limit)
+    return InvoicePage(rows=rows, summary=summary)

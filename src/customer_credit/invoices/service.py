@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
@@ -19,8 +20,9 @@ from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, I
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE, PAYMENT
 from customer_credit.money import cents_times_rate, to_cents
+from customer_credit.money import from_cents
+from customer_credit.api.wire import timestamp
 from customer_credit.stores import service as stores
-from customer_credit.transactions.models import Transaction
 from customer_credit.validation import clean_http_url, clean_text
 
 MAX_OBSERVATION = 1000
@@ -59,9 +61,8 @@ def _lock(
 
 
 def _entry_meta(session: Session, invoice: Invoice, **extra) -> dict:
-    transaction_public_id = session.scalar(
-        select(Transaction.public_id).where(Transaction.id == invoice.transaction_id)
-    )
+    # An invoice's id is "{transactionId}-{installment:02d}" (invoices.issuing): no query needed.
+    transaction_public_id = invoice.public_id.rsplit("-", 1)[0]
     return {"transactionId": transaction_public_id, "installment": invoice.installment, **extra}
 
 
@@ -81,6 +82,14 @@ def _pay(session, principal, account, invoice, amount_cents: int, now: datetime)
         at=now,
     )
     account.updated_at = now
+    events.record(
+        session,
+        events.INVOICE_PAID if invoice.status == PAID else events.INVOICE_CHANGED,
+        account=account,
+        invoice=invoice,
+        changes={"payment": {"value": from_cents(amount_cents)}},
+        at=now,
+    )
 
 
 def _cancel(session, principal, account, invoice, now: datetime) -> None:
@@ -98,6 +107,7 @@ def _cancel(session, principal, account, invoice, now: datetime) -> None:
         at=now,
     )
     account.updated_at = now
+    events.record(session, events.INVOICE_CANCELLED, account=account, invoice=invoice, at=now)
 
 
 def _reverse_payment(session, principal, account, invoice, now: datetime) -> None:
@@ -116,6 +126,14 @@ def _reverse_payment(session, principal, account, invoice, now: datetime) -> Non
         at=now,
     )
     account.updated_at = now
+    events.record(
+        session,
+        events.INVOICE_CHANGED,
+        account=account,
+        invoice=invoice,
+        changes={"paymentReversed": {"value": from_cents(paid)}},
+        at=now,
+    )
 
 
 def _refuse(invoice: Invoice, target: str) -> Conflict:
@@ -166,6 +184,7 @@ def change_invoice(
     if payment_link is not UNSET and payment_link != invoice.payment_link:
         invoice.payment_link = payment_link
         invoice.updated_at = now
+    events.record_if_changed(session, invoice, ("observation", "payment_link"), account=account, at=now)
     return invoice
 
 
@@ -239,9 +258,17 @@ def postpone_invoice(
             f"original one",
             code="PostponementTooLong",
         )
+    previous_due = invoice.due_at
     invoice.due_at = new_due
     invoice.postponement_count += 1
     invoice.updated_at = utcnow()
+    events.record(
+        session,
+        events.INVOICE_POSTPONED,
+        account=_account,
+        invoice=invoice,
+        changes={"dueDate": {"from": timestamp(previous_due), "to": timestamp(new_due)}, "dueDays": due_days},
+    )
     return invoice
 
 

@@ -41,8 +41,11 @@ class Worker:
         total = 0
         while not self._stop.is_set():
             try:
-                with self.db.write() as session:
-                    count = job.run(session, self.clock())
+                if getattr(job, "own_transactions", False):
+                    count = job.run(self.db, self.clock())
+                else:
+                    with self.db.write() as session:
+                        count = job.run(session, self.clock())
             except Exception:  # noqa: BLE001 - a failing job is logged and retried next round
                 log.exception("job failed", extra={"job": job.name})
                 return total

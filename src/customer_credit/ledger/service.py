@@ -8,9 +8,16 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.accounts.models import Account
 from customer_credit.ledger.models import CREDIT, Statement
-from customer_credit.money import cents_times_rate, from_cents, rate_for_wire, rate_from_units
+from customer_credit.money import (
+    RATE_SCALE,
+    cents_times_rate,
+    from_cents,
+    rate_for_wire,
+    rate_from_units,
+)
 from customer_credit.transactions.models import AUTHORIZED, Transaction
 
 
@@ -41,13 +48,14 @@ def append_entry(
     if origin != CREDIT:
         account.balance_cents += value_cents
     session.add(entry)
+    events.note_ledger_entry(session, entry)  # goes out with the change's event
     return entry
 
 
 def credit_limit_change_cents(old_limit: int, new_limit: int, tolerance_units: int) -> int:
-    """(L' − L) × (1 + t)."""
-    delta = new_limit - old_limit
-    return delta + cents_times_rate(delta, tolerance_units)
+    """(L' − L) × (1 + t), rounded once (rounding L' − L and its tolerance part apart can
+    miss by a cent)."""
+    return cents_times_rate(new_limit - old_limit, RATE_SCALE + tolerance_units)
 
 
 def tolerance_change_cents(limit: int, old_units: int, new_units: int) -> int:
@@ -80,11 +88,12 @@ def figures(account: Account) -> Figures:
 
 
 def hold_ceiling_cents(account: Account, tolerance_enabled: bool) -> int:
-    """What a new hold (or the growth of one) may take: availableCredit + L × t."""
+    """What a new hold (or the growth of one) may take: availableCredit + L × t. L × t is
+    rounded down: an amount fits only if it is within the exact product."""
     available = account.credit_limit_cents + account.balance_cents - account.pre_authorized_cents
     if not tolerance_enabled:
         return available
-    return available + cents_times_rate(account.credit_limit_cents, account.tolerance_units)
+    return available + account.credit_limit_cents * account.tolerance_units // RATE_SCALE
 
 
 @dataclass(frozen=True)
@@ -94,20 +103,34 @@ class Mismatch:
     field: str
     stored: int
     recomputed: int
+    unit: str = "cents"
 
 
-def recompute_mismatches(session: Session, store_id: int | None = None) -> list[Mismatch]:
+def recompute_mismatches(
+    session: Session, store_id: int | None = None, *, account_id: int | None = None
+) -> list[Mismatch]:
     """Recomputes every account's balance from its entries and its held credit from its live
-    holds, and returns where the stored figures differ (empty when the books are right)."""
+    holds, replays its Credit entries (ledger.check), and returns where the stored figures
+    differ (empty when the books are right)."""
+    from customer_credit.ledger.check import credit_mismatches
+
+    entry_filter = [Statement.origin != CREDIT]
+    hold_filter = [Transaction.status == AUTHORIZED]
+    if store_id is not None:
+        entry_filter.append(Statement.store_id == store_id)
+        hold_filter.append(Transaction.store_id == store_id)
+    if account_id is not None:
+        entry_filter.append(Statement.account_id == account_id)
+        hold_filter.append(Transaction.account_id == account_id)
     balances = (
         select(Statement.account_id, func.coalesce(func.sum(Statement.value_cents), 0).label("b"))
-        .where(Statement.origin != CREDIT)
+        .where(*entry_filter)
         .group_by(Statement.account_id)
         .subquery()
     )
     holds = (
         select(Transaction.account_id, func.coalesce(func.sum(Transaction.hold_cents), 0).label("p"))
-        .where(Transaction.status == AUTHORIZED)
+        .where(*hold_filter)
         .group_by(Transaction.account_id)
         .subquery()
     )
@@ -126,12 +149,15 @@ def recompute_mismatches(session: Session, store_id: int | None = None) -> list[
     )
     if store_id is not None:
         query = query.where(Account.store_id == store_id)
+    if account_id is not None:
+        query = query.where(Account.id == account_id)
     mismatches = []
-    for account_id, public_id, stored_b, stored_p, computed_b, computed_p in session.execute(query):
+    for pk, public_id, stored_b, stored_p, computed_b, computed_p in session.execute(query):
         if stored_b != computed_b:
-            mismatches.append(Mismatch(account_id, public_id, "balance", stored_b, int(computed_b)))
+            mismatches.append(Mismatch(pk, public_id, "balance", stored_b, int(computed_b)))
         if stored_p != computed_p:
             mismatches.append(
-                Mismatch(account_id, public_id, "preAuthorizedCredit", stored_p, int(computed_p))
+                Mismatch(pk, public_id, "preAuthorizedCredit", stored_p, int(computed_p))
             )
+    mismatches.extend(credit_mismatches(session, store_id, account_id=account_id))
     return mismatches

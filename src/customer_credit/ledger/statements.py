@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
@@ -15,6 +16,7 @@ from customer_credit.errors import Conflict, field_error
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT, STATEMENT, Statement
 from customer_credit.money import to_cents
+from customer_credit.money import from_cents
 from customer_credit.paging import Window
 from customer_credit.validation import clean_path_id
 
@@ -107,4 +109,10 @@ def decrease_balance(
     )
     account.updated_at = utcnow()
     session.flush()
+    events.record(
+        session,
+        events.ACCOUNT_CHANGED,
+        account=account,
+        changes={"balanceDecreased": {"value": from_cents(amount), "statementId": statement_id}},
+    )
     return entry

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customer_credit.db.base import Base, UtcDateTime, utcnow
@@ -40,3 +40,8 @@ class StoreConfig(Base):
     postponement_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     notifications: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Not part of the API contract: set in the console, shown in "My Credits" and e-mails.
+    payment_instructions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")

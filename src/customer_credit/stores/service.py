@@ -52,6 +52,10 @@ def get_config(session: Session, store_id: int) -> StoreConfig:
         automatic_account_creation_enabled=False,
         postponement_enabled=False,
         notifications={"daysPrior": [], "daysAfter": []},
+        payment_instructions=None,
+        locale="en_US",
+        currency="USD",
+        timezone="UTC",
     )
 
 

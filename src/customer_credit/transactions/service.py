@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from customer_credit import events
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
@@ -18,7 +19,7 @@ from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.invoices import issuing
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE
-from customer_credit.money import cents_times_rate, from_cents, to_cents
+from customer_credit.money import RATE_SCALE, from_cents, to_cents
 from customer_credit.stores import service as stores
 from customer_credit.transactions.models import (
     AUTHORIZED,
@@ -94,13 +95,15 @@ def _expire_if_due(account: Account, transaction: Transaction, now: datetime) ->
         and transaction.expires_at <= now
     ):
         _release_hold(account, transaction, EXPIRED, now)
+        events.record(
+            Session.object_session(account), events.TRANSACTION_EXPIRED, account=account, transaction=transaction
+        )
 
 
 def _growth_ceiling_cents(session: Session, principal: Principal, transaction: Transaction) -> int:
+    """original × (1 + growth rate), rounded down: a value fits only within the exact product."""
     growth_units = stores.get_config(session, principal.store_id).growth_rate_units
-    return transaction.original_hold_cents + cents_times_rate(
-        transaction.original_hold_cents, growth_units
-    )
+    return transaction.original_hold_cents * (RATE_SCALE + growth_units) // RATE_SCALE
 
 
 def _tolerance_enabled(session: Session, principal: Principal) -> bool:
@@ -153,6 +156,7 @@ def create_hold(
     account.updated_at = now
     session.add(transaction)
     session.flush()
+    events.record(session, events.TRANSACTION_AUTHORIZED, account=account, transaction=transaction)
     return transaction
 
 
@@ -211,6 +215,7 @@ def put_hold(
         transaction.expires_at = expires_at
     transaction.updated_at = now
     account.updated_at = now
+    events.record(session, events.TRANSACTION_CHANGED, account=account, transaction=transaction)
     return transaction
 
 
@@ -228,6 +233,7 @@ def cancel_hold(
         )
     if transaction.status == AUTHORIZED:
         _release_hold(account, transaction, CANCELLED, now)
+        events.record(session, events.TRANSACTION_CANCELLED, account=account, transaction=transaction)
     return transaction
 
 
@@ -294,6 +300,7 @@ def _first_settlement(
         },
         at=now,
     )
+    events.record(session, events.TRANSACTION_SETTLED, account=account, transaction=transaction, at=now)
     issuing.issue(session, transaction, total_cents=cents, installments=transaction.installments, at=now)
 
 
@@ -347,6 +354,7 @@ def _resettle(
     transaction.settled_cents = cents
     transaction.updated_at = now
     account.updated_at = now
+    events.record(session, events.TRANSACTION_SETTLED, account=account, transaction=transaction, at=now)
 
 
 def refund(
@@ -385,6 +393,14 @@ def refund(
         at=now,
     )
     account.updated_at = now
+    events.record(
+        session,
+        events.TRANSACTION_REFUNDED,
+        account=account,
+        transaction=transaction,
+        changes={"refund": {"value": from_cents(cents)}},
+        at=now,
+    )
     return cents
 
 
@@ -413,5 +429,6 @@ def expire_due_holds(session: Session, now: datetime, *, limit: int = 100) -> in
         )
         if transaction.status == AUTHORIZED:
             _release_hold(account, transaction, EXPIRED, now)
+            events.record(session, events.TRANSACTION_EXPIRED, account=account, transaction=transaction, at=now)
             released += 1
     return released

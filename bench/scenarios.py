@@ -1,0 +1,129 @@
+"""The scenarios: each drives the running server with wrk and returns what it measured."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench import data, wrk
+from bench.data import Dataset
+from bench.results import Row
+from bench.server import Server
+from customer_credit.bench_routes import PATH as CONSTANT_PATH
+
+REQUESTS_PER_CYCLE = 5  # pre-authorization, settlement, three payments
+
+
+@dataclass
+class Load:
+    connections: int
+    duration_s: float
+    search_connections: int
+    search_duration_s: float
+
+
+def _threads(connections: int) -> int:
+    return max(1, min(2, connections))
+
+
+def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:
+    result = wrk.run(server.base_url, "constant", [CONSTANT_PATH], connections=load.connections,
+                     threads=_threads(load.connections), duration_s=load.duration_s)
+    return Row.from_load("reference", "bare endpoint, constant JSON (`GET /bench/constant`)", database, result)
+
+
+def reads(server: Server, ds: Dataset, load: Load, database: str, workdir: Path, label: str = "") -> Row:
+    pairs = data.write_lines(workdir / "read-pairs.txt", (f"{a} {i}" for a, i in ds.read_pairs))
+    result = wrk.run(server.base_url, "reads", [str(pairs)], connections=load.connections,
+                     threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    return Row.from_load(
+        "reads", label or "retrieve account / retrieve invoice / list account's invoices, ⅓ each",
+        database, result,
+    )
+
+
+def purchase_cycle(server: Server, ds: Dataset, load: Load, database: str, workdir: Path) -> tuple[Row, wrk.LoadResult]:
+    accounts = data.write_lines(workdir / "cycle-accounts.txt", ds.cycle_accounts)
+    customers = min(load.connections, len(ds.cycle_accounts))
+    result = wrk.run(server.base_url, "cycle", [str(accounts), data.CYCLE_VALUE], connections=customers,
+                     threads=customers, duration_s=load.duration_s, headers=ds.headers)
+    row = Row.from_load(
+        "purchase cycle",
+        "pre-auth → settlement in 3 installments → pay 3 invoices, one customer per connection",
+        database, result, unit="cycles/s", per=REQUESTS_PER_CYCLE,
+    )
+    # Completed cycles, not requests / 5: a cycle cut by the end of the run does not count.
+    row.throughput = result.cycles / result.duration_s if result.duration_s else 0.0
+    row.notes.append(
+        f"{result.cycles:,} cycles completed, {result.broken_cycles} broken; latency is per request"
+    )
+    return row, result
+
+
+@dataclass
+class HotCheck:
+    accepted: int
+    holds_in_db: int
+    held_cents: int
+    expected_cents: int
+    mismatches: int
+
+    @property
+    def lost_updates(self) -> int:
+        """Accepted holds missing from the database, plus cents of held credit the account's
+        stored figure lost against the sum of its live holds (requests still in flight when
+        wrk stops may add holds it never counted; those are not lost)."""
+        return max(0, self.accepted - self.holds_in_db) + abs(self.held_cents - self.expected_cents)
+
+
+_HOT_STATE = (
+    "select a.pre_authorized_cents, (select count(*) from transactions t where t.account_id = a.id "
+    "and t.status = 'Authorized') from accounts a where a.store_id = :s and a.public_id = :p "
+    "and a.status = 'Open'"
+)
+
+
+def _hot_state(ds: Dataset) -> tuple[int, int]:
+    """The account's stored held credit and its live holds, read in one statement (one snapshot)."""
+    db = data.database(ds.url)
+    try:
+        with db.read() as session:
+            held, holds = session.execute(text(_HOT_STATE), {"s": ds.store_id, "p": ds.hot_account}).one()
+            return int(held), int(holds)
+    finally:
+        db.dispose()
+
+
+def hot_account(server: Server, ds: Dataset, load: Load, database: str) -> tuple[Row, HotCheck]:
+    _held_before, before = _hot_state(ds)
+    result = wrk.run(server.base_url, "hot", [ds.hot_account], connections=load.connections,
+                     threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    time.sleep(1)  # requests still in flight when wrk stopped finish on the server
+    held, live = _hot_state(ds)
+    holds = live - before
+    check = HotCheck(
+        accepted=result.ok, holds_in_db=holds, held_cents=held, expected_cents=live,
+        mismatches=data.check(ds.url),
+    )
+    row = Row.from_load("hot account", "pre-authorize 0.01 on one account from every connection",
+                        database, result, unit="holds/s")
+    row.throughput = result.ok / result.duration_s if result.duration_s else 0.0
+    row.notes.append(
+        f"{result.ok:,} holds accepted, {holds:,} new live holds in the database, held credit "
+        f"{held} cents for {live} holds of 1 cent; {result.server_errors} 5xx, "
+        f"{result.conflicts} 409"
+    )
+    return row, check
+
+
+def search(server: Server, ds: Dataset, load: Load, database: str, workdir: Path, name: str) -> Row | None:
+    paths = ds.searches.get(name) or []
+    if not paths:
+        return None
+    slug = "".join(ch if ch.isalnum() else "-" for ch in name)
+    listing = data.write_lines(workdir / f"search-{slug}.txt", paths)
+    result = wrk.run(server.base_url, "search", [str(listing)], connections=load.search_connections,
+                     threads=_threads(load.search_connections), duration_s=load.search_duration_s,
+                     headers=ds.headers)
+    return Row.from_load("search", name, database, result)

@@ -1,0 +1,374 @@
+"""Accounts: the searchable table, the account page and its actions. Each action is one call of
+an accounts service function in one write transaction; a refusal of the service is shown on
+the page as the API would have said it."""
+
+import uuid
+from datetime import timedelta
+from collections.abc import Callable
+from math import ceil
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import FormData
+
+from customer_credit.accounts import service as accounts
+from customer_credit.accounts.models import CLOSED, OPEN, Account
+from customer_credit.console import search
+from customer_credit.console.home import page_context
+from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.db.base import utcnow
+from customer_credit.errors import Conflict, DomainError, NotFound, field_error
+from customer_credit.invoices import search as invoice_search
+from customer_credit.invoices.queries import InvoiceFilters
+from customer_credit.invoices.service import overdue
+from customer_credit.ledger import statements
+from customer_credit.ledger.models import CREDIT
+from customer_credit.ledger.service import figures
+from customer_credit.money import MoneyError, parse_amount, parse_rate
+from customer_credit.my_credits import links
+from customer_credit.paging import Window
+from customer_credit.stores import service as stores
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+PAGE_SIZE = 20
+STATEMENTS_PAGE = 25
+DOCUMENT_TYPES = accounts.DOCUMENT_TYPES
+
+
+def page_number(raw: str | None, pages: int | None = None) -> int:
+    try:
+        number = int(raw or "1")
+    except ValueError:
+        number = 1
+    number = max(1, min(number, 1_000_000))
+    if pages is not None:
+        number = min(number, max(1, pages))
+    return number
+
+
+def account_url(public_id: str) -> str:
+    return f"/admin/accounts/{quote(public_id, safe='')}"
+
+
+def form_text(form: FormData, name: str, max_length: int = 2000) -> str:
+    value = form.get(name)
+    return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+def amount_field(form: FormData, name: str, *, required: bool = True):
+    raw = form_text(form, name, 40)
+    if not raw:
+        if required:
+            raise field_error(name, "is required")
+        return None
+    try:
+        return parse_amount(raw)
+    except MoneyError as error:
+        raise field_error(name, str(error)) from None
+
+
+def rate_field(form: FormData, name: str, *, required: bool = True):
+    raw = form_text(form, name, 40)
+    if not raw:
+        if required:
+            raise field_error(name, "is required")
+        return None
+    try:
+        return parse_rate(raw)
+    except MoneyError as error:
+        raise field_error(name, str(error)) from None
+
+
+@router.get("/accounts")
+def accounts_table(
+    request: Request,
+    visit: Annotated[Visit, Depends(signed_in)],
+    q: str = "",
+    status: str = OPEN,
+    page: str = "1",
+):
+    status = status if status in (OPEN, CLOSED) else OPEN
+    with request.app.state.db.read() as session:
+        query = search.accounts_matching(visit.store.id, status=status, text=q)
+        total = search.count(session, query)
+        pages = max(1, ceil(total / PAGE_SIZE))
+        number = page_number(page, pages)
+        found = list(
+            session.scalars(
+                query.order_by(Account.created_at, Account.id)
+                .offset((number - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+        )
+        rows = [(account, figures(account)) for account in found]
+        return render(
+            request,
+            "accounts.html",
+            page_context(
+                visit, "accounts", "Accounts", rows=rows, total=total, page=number, pages=pages,
+                filters={"q": q, "status": status}, statuses=(OPEN, CLOSED),
+            ),
+        )
+
+
+@router.get("/accounts/new")
+def new_account_form(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    return render(
+        request,
+        "account_new.html",
+        page_context(visit, "accounts", "Open an account", values={}, errors={},
+                     document_types=DOCUMENT_TYPES, default_limit=_default_limit(request, visit)),
+    )
+
+
+def _default_limit(request: Request, visit: Visit) -> int:
+    with request.app.state.db.read() as session:
+        return stores.get_config(session, visit.store.id).default_credit_cents
+
+
+@router.post("/accounts/new")
+def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values = {name: form_text(form, name) for name in
+              ("document", "documentType", "email", "creditLimit", "tolerance", "description")}
+    try:
+        with request.app.state.db.write() as session:
+            account = accounts.open_account(
+                session,
+                visit.principal,
+                document=values["document"],
+                document_type=values["documentType"],
+                email=values["email"],
+                credit_limit=amount_field(form, "creditLimit", required=False),
+                tolerance=rate_field(form, "tolerance", required=False),
+                description=values["description"] or None,
+                # Accounts opened in the console get a random UUID (domain.md, Identifiers).
+                public_id=str(uuid.uuid4()),
+            )
+            public_id = account.public_id
+    except DomainError as error:
+        return render(
+            request,
+            "account_new.html",
+            page_context(visit, "accounts", "Open an account", values=values, errors=details_of(error),
+                         document_types=DOCUMENT_TYPES, default_limit=_default_limit(request, visit),
+                         messages=[error_message(error)]),
+            status_code=error.status_code,
+        )
+    return redirect(request, account_url(public_id), Message("ok", f"Account {public_id} opened."))
+
+
+def account_page(
+    request: Request,
+    visit: Visit,
+    public_id: str,
+    *,
+    messages=(),
+    status_code: int = 200,
+    errors: dict | None = None,
+    form_name: str = "",
+    values: dict | None = None,
+    link=None,
+):
+    params = request.query_params
+    db = request.app.state.db
+    with db.read() as session:
+        try:
+            account = accounts.get_account(session, visit.principal, public_id)
+        except NotFound as error:
+            return render(
+                request, "not_found.html", page_context(visit, "accounts", "Not found", message=error.message),
+                status_code=404,
+            )
+        config = stores.get_config(session, visit.store.id)
+        holders = accounts.holders_of(session, account) if account.status == OPEN else []
+        count_only = statements.list_statements(
+            session, visit.principal, public_id, since=None, until=None, window=Window(0, 1)
+        )
+        statement_pages = max(1, ceil(count_only.count / STATEMENTS_PAGE))
+        spage = page_number(params.get("spage") or str(statement_pages), statement_pages)
+        offset = (spage - 1) * STATEMENTS_PAGE
+        page = statements.list_statements(
+            session, visit.principal, public_id, since=None, until=None,
+            window=Window(offset, STATEMENTS_PAGE),
+        )
+        running = search.balance_before(session, account, offset)
+        entries = []
+        for entry in page.entries:
+            if entry.origin != CREDIT:
+                running += entry.value_cents
+            entries.append((entry, running))
+        invoice_count = invoice_search.search_invoices(
+            session, visit.principal, InvoiceFilters(), Window(0, 1), account_public_id=public_id
+        ).summary["count"]
+        invoice_pages = max(1, ceil(invoice_count / PAGE_SIZE))
+        ipage = page_number(params.get("ipage"), invoice_pages)
+        found = invoice_search.search_invoices(
+            session, visit.principal, InvoiceFilters(), Window((ipage - 1) * PAGE_SIZE, PAGE_SIZE),
+            account_public_id=public_id,
+        )
+        now = utcnow()
+        invoice_rows = [
+            (invoice, overdue(invoice, config.daily_interest_rate_units, now), search.display_status(invoice, now))
+            for invoice, _ in found.rows
+        ]
+        return render(
+            request,
+            "account.html",
+            page_context(
+                visit, "accounts", f"Account {account.public_id}",
+                account=account, n=figures(account), holders=holders, entries=entries,
+                statement_count=page.count, spage=spage, statement_pages=statement_pages,
+                invoices=invoice_rows, summary=found.summary, ipage=ipage, invoice_pages=invoice_pages,
+                transactions=search.transactions_of(session, account), config=config,
+                document_types=DOCUMENT_TYPES, errors=errors or {}, form_name=form_name,
+                values=values or {}, link=link, messages=list(messages), url=account_url(public_id),
+                is_open=account.status == OPEN,
+            ),
+            status_code=status_code,
+        )
+
+
+def _act(
+    request: Request,
+    visit: Visit,
+    public_id: str,
+    form_name: str,
+    values: dict,
+    work: Callable,
+    done: str,
+    *,
+    after: str | None = None,
+):
+    try:
+        with request.app.state.db.write() as session:
+            work(session)
+    except DomainError as error:
+        return account_page(
+            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
+            errors=details_of(error), form_name=form_name, values=values,
+        )
+    except IntegrityError:
+        error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
+        return account_page(request, visit, public_id, messages=[error_message(error)], status_code=409)
+    return redirect(request, after or account_url(public_id), Message("ok", done))
+
+
+@router.get("/accounts/{public_id}")
+def account_view(public_id: str, request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    return account_page(request, visit, public_id)
+
+
+@router.post("/accounts/{public_id}/edit")
+def edit_account(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values = {name: form_text(form, name) for name in ("email", "document", "documentType")}
+    return _act(
+        request, visit, public_id, "edit", values,
+        lambda session: accounts.update_account(
+            session, visit.principal, public_id, email=values["email"], document=values["document"],
+            document_type=values["documentType"],
+        ),
+        "Account details saved.",
+    )
+
+
+@router.post("/accounts/{public_id}/limit")
+def change_limit(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values = {"creditLimit": form_text(form, "creditLimit", 40)}
+    return _act(
+        request, visit, public_id, "limit", values,
+        lambda session: accounts.change_credit_limit(
+            session, visit.principal, public_id, amount_field(form, "creditLimit")
+        ),
+        "Credit limit changed.",
+    )
+
+
+@router.post("/accounts/{public_id}/tolerance")
+def change_tolerance(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values = {"tolerance": form_text(form, "tolerance", 40)}
+    return _act(
+        request, visit, public_id, "tolerance", values,
+        lambda session: accounts.change_tolerance(session, visit.principal, public_id, rate_field(form, "tolerance")),
+        "Tolerance changed.",
+    )
+
+
+@router.post("/accounts/{public_id}/holders")
+def add_holder(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values = {"holderEmail": form_text(form, "holderEmail", 300)}
+    return _act(
+        request, visit, public_id, "holder", values,
+        lambda session: accounts.add_holder(session, visit.principal, public_id, values["holderEmail"]),
+        f"{values['holderEmail']} added as a holder.",
+    )
+
+
+@router.post("/accounts/{public_id}/holders/{holder_id}/remove")
+def remove_holder(
+    public_id: str, holder_id: str, request: Request,
+    posted: Annotated[tuple[Visit, FormData], Depends(changing)],
+):
+    visit, _form = posted
+    return _act(
+        request, visit, public_id, "holders", {},
+        lambda session: accounts.remove_holder(session, visit.principal, public_id, holder_id),
+        "Holder removed.",
+    )
+
+
+@router.post("/accounts/{public_id}/close")
+def close_account(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, _form = posted
+    return _act(
+        request, visit, public_id, "close", {},
+        lambda session: accounts.close_account(session, visit.principal, public_id),
+        f"Account {public_id} closed.",
+        after="/admin/accounts?status=Closed",
+    )
+
+
+@router.post("/accounts/{public_id}/my-credits-link")
+def my_credits_link(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    email = form_text(form, "email", 300)
+    days = form_text(form, "days", 10) or "7"
+    try:
+        ttl_days = int(days)
+        if not 1 <= ttl_days <= links.MAX_TTL.days:
+            raise ValueError
+    except ValueError:
+        return account_page(
+            request, visit, public_id, status_code=400,
+            messages=[Message("error", f"Days: must be a whole number from 1 to {links.MAX_TTL.days}")],
+            errors={"days": f"must be from 1 to {links.MAX_TTL.days}"}, form_name="link", values={"days": days},
+        )
+    try:
+        with request.app.state.db.read() as session:
+            account = accounts.get_account(session, visit.principal, public_id)
+            allowed = {account.email.lower()} | {h.email.lower() for h in accounts.holders_of(session, account)}
+            if email.lower() not in allowed:
+                raise field_error("email", "must be the owner's or a holder's e-mail")
+            issued = links.issue_link(
+                session, request.app.state.secret_key, visit.store.id, email, timedelta(days=ttl_days)
+            )
+    except DomainError as error:
+        return account_page(
+            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
+            errors=details_of(error), form_name="link", values={"days": days},
+        )
+    url = issued.url(str(request.base_url))
+    return account_page(
+        request, visit, public_id,
+        messages=[Message("ok", f"My Credits link for {email.lower()} created; it works until "
+                                f"{visit.presentation.moment(issued.expires_at)}.")],
+        link=url,
+    )

@@ -1,0 +1,134 @@
+"""Sign-in, sign-out and the dashboard."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from customer_credit.console import search
+from customer_credit.console.session import (
+    Visit,
+    clear_session_cookie,
+    current_visit,
+    read_form,
+    safe_next,
+    set_session_cookie,
+    set_signin_cookie,
+    signed_in,
+    signin_nonce,
+    signin_token,
+    signin_token_ok,
+    signing_out,
+    throttle,
+)
+from customer_credit.console.web import Message, redirect, render
+from customer_credit.db.base import utcnow
+from customer_credit.errors import InvalidInput, Unauthorized
+from customer_credit.stores import service as stores
+from customer_credit.users import service as users
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def page_context(visit: Visit, active: str, title: str, **extra) -> dict:
+    return {"visit": visit, "p": visit.presentation, "active": active, "title": title, **extra}
+
+
+def _sign_in_page(request: Request, *, status_code=200, messages=(), email="", store="", next_target="",
+                  choices=()):
+    nonce, fresh = signin_nonce(request)
+    response = render(
+        request,
+        "sign_in.html",
+        {
+            "title": "Sign in",
+            "token": signin_token(request.app.state.secret_key, nonce),
+            "email": email,
+            "store": store,
+            "next": next_target if next_target and safe_next(next_target) else "",
+            "choices": list(choices),
+            "messages": list(messages),
+        },
+        status_code=status_code,
+    )
+    if fresh:
+        set_signin_cookie(request, response, nonce)
+    return response
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request, next: str = ""):  # noqa: A002 - the query parameter's name
+    if current_visit(request) is not None:
+        return redirect(request, next if next and safe_next(next) else "/admin")
+    return _sign_in_page(request, next_target=next)
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request):
+    form = await read_form(request)
+    email = str(form.get("email") or "").strip()[:254]
+    password = str(form.get("password") or "")
+    store_name = str(form.get("store") or "").strip()[:100]
+    next_target = str(form.get("next") or "")
+    keep = {"email": email, "store": store_name, "next_target": next_target}
+    if not signin_token_ok(request, form.get("csrf_token")):
+        return _sign_in_page(
+            request, status_code=403, messages=[Message("error", "The sign-in form expired; try again.")], **keep
+        )
+    key = email.lower()
+    if throttle.blocked(key):
+        return _sign_in_page(
+            request,
+            status_code=429,
+            messages=[Message("error", "Too many failed sign-ins for this e-mail; wait 15 minutes.")],
+            **keep,
+        )
+
+    def work() -> str:
+        with request.app.state.db.write() as session:
+            operator = users.verify_sign_in(session, email, password, store_name or None)
+            return users.start_session(session, operator)
+
+    try:
+        token = await run_in_threadpool(work)
+    except Unauthorized:
+        throttle.failed(key)
+        return _sign_in_page(
+            request, status_code=401, messages=[Message("error", "Wrong e-mail or password.")], **keep
+        )
+    except InvalidInput as error:
+        choices = error.details[0].get("choices", []) if error.details else []
+        return _sign_in_page(
+            request, status_code=400, messages=[Message("error", "This e-mail signs in to several stores: choose one.")],
+            choices=choices, **keep,
+        )
+    throttle.succeeded(key)
+    response = redirect(request, next_target if next_target and safe_next(next_target) else "/admin")
+    set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, visit: Annotated[Visit | None, Depends(signing_out)]):
+    if visit is not None:
+        with request.app.state.db.write() as session:
+            users.end_session(session, visit.token)
+    response = redirect(request, "/admin/sign-in", Message("ok", "You are signed out."))
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("")
+@router.get("/")
+def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    now = utcnow()
+    with request.app.state.db.read() as session:
+        figures = search.dashboard(
+            session, visit.store.id, now=now, month_start=visit.presentation.month_start(now)
+        )
+        config = stores.get_config(session, visit.store.id)
+        context = page_context(
+            visit, "dashboard", "Dashboard", d=figures, config=config,
+        )
+        return render(request, "dashboard.html", context)
+

@@ -1,0 +1,263 @@
+"""Invoices: the search form (every filter of the API, plus "Expired"), its summary and pages,
+the invoice page and its actions (pay, cancel, postpone, edit, reverse a payment)."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from math import ceil
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import and_
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import FormData, QueryParams
+
+from customer_credit.console.accounts_pages import account_url, amount_field, form_text, page_number
+from customer_credit.console.formatting import Presentation
+from customer_credit.console.home import page_context
+from customer_credit.console.search import EXPIRED, display_status
+from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.db.base import utcnow
+from customer_credit.errors import Conflict, DomainError, NotFound, field_error
+from customer_credit.invoices import search as invoice_search
+from customer_credit.invoices import service as invoices
+from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.invoices.queries import InvoiceFilters
+from customer_credit.invoices.routes import _filters as api_filters
+from customer_credit.paging import Window
+from customer_credit.stores import service as stores
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+STATUS_CHOICES = (OPENED, EXPIRED, PAID, CANCELLED)
+FILTER_NAMES = (
+    "status", "createdDateFrom", "createdDateTo", "dueDateFrom", "dueDateTo", "value", "friendlyId",
+    "observation", "creditAccountId", "op",
+)
+PAGE_SIZES = (20, 50, 100)
+
+
+def _local_bound(presentation: Presentation, field: str, raw: str, *, upper: bool) -> str | None:
+    """A date typed in the console is a day in the store's time zone; the API reads a bare
+    date as a UTC day, so the console sends that day's first (or last) moment with its offset."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if len(raw) != 10:
+        return raw
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise field_error(field, "must be a date (YYYY-MM-DD)") from None
+    if day in (date.min, date.max):
+        return raw
+    moment = presentation.day_end(day) if upper else presentation.day_start(day)
+    return moment.isoformat()
+
+
+def parse_filters(params: QueryParams | dict, presentation: Presentation) -> tuple[InvoiceFilters, dict]:
+    """The search form's values as the API's filters (the same parsing and the same errors);
+    "Expired" is Opened with a due date already past."""
+    values = {name: str(params.get(name) or "").strip()[:1000] for name in FILTER_NAMES}
+    status = values["status"]
+    if status and status not in STATUS_CHOICES:
+        raise field_error("status", f"must be one of {', '.join(STATUS_CHOICES)}")
+    filters = api_filters(
+        _local_bound(presentation, "createdDateFrom", values["createdDateFrom"], upper=False),
+        _local_bound(presentation, "createdDateTo", values["createdDateTo"], upper=True),
+        _local_bound(presentation, "dueDateFrom", values["dueDateFrom"], upper=False),
+        _local_bound(presentation, "dueDateTo", values["dueDateTo"], upper=True),
+        values["value"] or None,
+        None if status == EXPIRED else (status or None),
+        values["friendlyId"] or None,
+        values["observation"] or None,
+        values["creditAccountId"] or None,
+        values["op"] or None,
+    )
+    if status == EXPIRED:
+        # One condition, so that with op=or it is still "Opened and overdue".
+        filters.extra.append(and_(Invoice.status == OPENED, Invoice.due_at < utcnow()))
+    return filters, values
+
+
+def invoice_url(account_id: str, invoice_id: str) -> str:
+    return f"{account_url(account_id)}/invoices/{quote(invoice_id, safe='')}"
+
+
+@router.get("/invoices")
+def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    params = request.query_params
+    try:
+        size = int(params.get("size") or PAGE_SIZES[0])
+    except ValueError:
+        size = PAGE_SIZES[0]
+    size = size if size in PAGE_SIZES else PAGE_SIZES[0]
+    context = page_context(
+        visit, "invoices", "Invoices", statuses=STATUS_CHOICES, sizes=PAGE_SIZES, size=size,
+        values={name: str(params.get(name) or "") for name in FILTER_NAMES}, errors={}, rows=[],
+        summary=None, page=1, pages=1, display_status=display_status, invoice_url=invoice_url,
+    )
+    try:
+        filters, values = parse_filters(params, visit.presentation)
+    except DomainError as error:
+        context.update(errors=details_of(error), messages=[error_message(error)])
+        return render(request, "invoices.html", context, status_code=400)
+    with request.app.state.db.read() as session:
+        interest = stores.get_config(session, visit.store.id).daily_interest_rate_units
+        number = page_number(params.get("page"))
+        found = invoice_search.search_invoices(
+            session, visit.principal, filters, Window((number - 1) * size, size)
+        )
+        pages = max(1, ceil(found.summary["count"] / size))
+        if number > pages:  # past the last page: show the last one
+            number = pages
+            found = invoice_search.search_invoices(
+                session, visit.principal, filters, Window((number - 1) * size, size)
+            )
+        now = utcnow()
+        rows = [
+            (invoice, account_id, invoices.overdue(invoice, interest, now), display_status(invoice, now))
+            for invoice, account_id in found.rows
+        ]
+        context.update(rows=rows, summary=found.summary, page=number, pages=pages, values=values,
+                       searched=any(values.values()))
+        return render(request, "invoices.html", context)
+
+
+def postponement_rules(config, invoice: Invoice) -> dict:
+    """What the store's rules still allow for this invoice (the service enforces them)."""
+    enabled = config.postponement_enabled and config.invoice_postponement_limit > 0
+    latest = invoice.original_due_at + timedelta(days=config.max_postponement_days)
+    days_left = max(0, (latest - invoice.due_at).days)
+    return {
+        "enabled": enabled,
+        "limit": config.invoice_postponement_limit,
+        "used": invoice.postponement_count,
+        "max_days": config.max_postponement_days,
+        "latest": latest,
+        "days_left": days_left if enabled and invoice.postponement_count < config.invoice_postponement_limit else 0,
+    }
+
+
+def invoice_page(
+    request: Request,
+    visit: Visit,
+    account_id: str,
+    invoice_id: str,
+    *,
+    messages=(),
+    status_code: int = 200,
+    errors: dict | None = None,
+    values: dict | None = None,
+):
+    with request.app.state.db.read() as session:
+        try:
+            invoice = invoices.get_invoice(session, visit.principal, account_id, invoice_id)
+        except NotFound as error:
+            return render(
+                request, "not_found.html", page_context(visit, "invoices", "Not found", message=error.message),
+                status_code=404,
+            )
+        config = stores.get_config(session, visit.store.id)
+        late = invoices.overdue(invoice, config.daily_interest_rate_units)
+        return render(
+            request,
+            "invoice.html",
+            page_context(
+                visit, "invoices", f"Invoice {invoice.friendly_id}", invoice=invoice, account_id=account_id,
+                late=late, status=display_status(invoice, utcnow()), rules=postponement_rules(config, invoice),
+                owed_cents=invoice.value_cents - invoice.paid_cents, errors=errors or {},
+                values=values or {}, messages=list(messages), url=invoice_url(account_id, invoice_id),
+                account_link=account_url(account_id), config=config,
+            ),
+            status_code=status_code,
+        )
+
+
+@router.get("/accounts/{account_id}/invoices/{invoice_id}")
+def invoice_view(account_id: str, invoice_id: str, request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    return invoice_page(request, visit, account_id, invoice_id)
+
+
+def _act(request: Request, visit: Visit, account_id: str, invoice_id: str, values: dict, work: Callable, done: str):
+    try:
+        with request.app.state.db.write() as session:
+            work(session)
+    except DomainError as error:
+        return invoice_page(
+            request, visit, account_id, invoice_id, messages=[error_message(error)],
+            status_code=error.status_code, errors=details_of(error), values=values,
+        )
+    except IntegrityError:
+        error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
+        return invoice_page(request, visit, account_id, invoice_id, messages=[error_message(error)], status_code=409)
+    return redirect(request, invoice_url(account_id, invoice_id), Message("ok", done))
+
+
+Posted = Annotated[tuple[Visit, FormData], Depends(changing)]
+
+
+@router.post("/accounts/{account_id}/invoices/{invoice_id}/pay")
+def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    visit, form = posted
+    values = {"value": form_text(form, "value", 40)}
+    return _act(
+        request, visit, account_id, invoice_id, values,
+        lambda session: invoices.pay_invoice(
+            session, visit.principal, account_id, invoice_id, value=amount_field(form, "value", required=False)
+        ),
+        "Payment recorded." if values["value"] else "Invoice marked as paid.",
+    )
+
+
+@router.post("/accounts/{account_id}/invoices/{invoice_id}/cancel")
+def cancel(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    visit, _form = posted
+    return _act(
+        request, visit, account_id, invoice_id, {},
+        lambda session: invoices.cancel_invoice(session, visit.principal, account_id, invoice_id),
+        "Invoice cancelled.",
+    )
+
+
+@router.post("/accounts/{account_id}/invoices/{invoice_id}/reopen")
+def reopen(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    visit, _form = posted
+    return _act(
+        request, visit, account_id, invoice_id, {},
+        lambda session: invoices.change_invoice(session, visit.principal, account_id, invoice_id, status=OPENED),
+        "Payment reversed: the invoice is open again.",
+    )
+
+
+@router.post("/accounts/{account_id}/invoices/{invoice_id}/postpone")
+def postpone(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    visit, form = posted
+    values = {"dueDays": form_text(form, "dueDays", 10)}
+
+    def work(session):
+        try:
+            due_days = int(values["dueDays"])
+        except ValueError:
+            raise field_error("dueDays", "must be a whole number of days") from None
+        invoices.postpone_invoice(session, visit.principal, account_id, invoice_id, due_days=due_days)
+
+    return _act(request, visit, account_id, invoice_id, values, work, f"Invoice postponed by {values['dueDays']} days.")
+
+
+@router.post("/accounts/{account_id}/invoices/{invoice_id}/edit")
+def edit(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    visit, form = posted
+    raw_observation = form.get("observation")
+    observation = raw_observation.replace("\r\n", "\n") if isinstance(raw_observation, str) else ""
+    values = {"observation": observation, "paymentLink": form_text(form, "paymentLink", 3000)}
+
+    def work(session):
+        current = invoices.get_invoice(session, visit.principal, account_id, invoice_id)
+        invoices.change_invoice(
+            session, visit.principal, account_id, invoice_id, status=current.status,
+            observation=values["observation"] or None, payment_link=values["paymentLink"] or None,
+        )
+
+    return _act(request, visit, account_id, invoice_id, values, work, "Invoice details saved.")

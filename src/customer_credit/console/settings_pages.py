@@ -1,0 +1,137 @@
+"""Settings: the store configuration of the API (validated by the API's own schema) and the
+console-only presentation: payment instructions, locale, currency and time zone."""
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from customer_credit.console.formatting import clean_currency, clean_locale, clean_timezone, timezones
+from customer_credit.console.home import page_context
+from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.web import Message, redirect, render
+from customer_credit.errors import DomainError
+from customer_credit.stores import service as stores
+from customer_credit.stores.schemas import MAX_TRIGGERS, StoreConfigIn, config_wire
+from customer_credit.validation import clean_text
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+NUMBER_FIELDS = (
+    "dailyInterestRate", "invoicePostponementLimit", "taxRate", "maxPostponementDays",
+    "defaultCreditValue", "maxPreAuthorizationGrowthRate",
+)
+SWITCHES = ("myCreditsEnabled", "toleranceEnabled", "automaticCheckingAccountCreationEnabled", "postponementEnabled")
+TRIGGER_GROUPS = ("daysPrior", "daysAfter")
+MAX_INSTRUCTIONS = 2000
+_HH_MM = re.compile(r"^\d{2}:\d{2}$")
+
+
+def _values_of(config) -> dict:
+    wire = config_wire(config)
+    values = {name: str(wire[name]) for name in NUMBER_FIELDS}
+    values.update({name: wire[name] for name in SWITCHES})
+    for group in TRIGGER_GROUPS:
+        triggers = wire["notificationsSettings"][group]
+        for index in range(MAX_TRIGGERS):
+            trigger = triggers[index] if index < len(triggers) else {}
+            values[f"{group}_{index}_days"] = str(trigger.get("days", ""))
+            values[f"{group}_{index}_time"] = trigger.get("timeOfDay", "")
+    values["paymentInstructions"] = config.payment_instructions or ""
+    values["locale"] = config.locale
+    values["currency"] = config.currency
+    values["timezone"] = config.timezone
+    return values
+
+
+def _page(request: Request, visit: Visit, values: dict, *, errors=None, messages=(), status_code=200):
+    return render(
+        request,
+        "settings.html",
+        page_context(
+            visit, "settings", "Settings", values=values, errors=errors or {}, messages=list(messages),
+            groups=TRIGGER_GROUPS, slots=range(MAX_TRIGGERS), timezones=timezones(),
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/settings")
+def settings_form(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    with request.app.state.db.read() as session:
+        values = _values_of(stores.get_config(session, visit.store.id))
+    return _page(request, visit, values)
+
+
+def _field_of(location: tuple) -> str:
+    """Pydantic's location of an error, as the form's field name."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "notificationsSettings" and len(parts) >= 3:
+        suffix = "days" if parts[-1] == "days" else "time"
+        return f"{parts[1]}_{parts[2]}_{suffix}" if len(parts) >= 4 else parts[1]
+    return parts[0] if parts else "form"
+
+
+def _read(form: FormData) -> tuple[dict, dict]:
+    values: dict = {}
+    for name in NUMBER_FIELDS:
+        raw = form.get(name)
+        values[name] = raw.strip()[:40] if isinstance(raw, str) else ""
+    for name in SWITCHES:
+        values[name] = form.get(name) == "on"
+    body: dict = {name: values[name] for name in (*NUMBER_FIELDS, *SWITCHES)}
+    notifications: dict = {}
+    for group in TRIGGER_GROUPS:
+        triggers = []
+        for index in range(MAX_TRIGGERS):
+            days = str(form.get(f"{group}_{index}_days") or "").strip()[:10]
+            time_of_day = str(form.get(f"{group}_{index}_time") or "").strip()[:10]
+            values[f"{group}_{index}_days"] = days
+            values[f"{group}_{index}_time"] = time_of_day
+            if not days and not time_of_day:
+                continue
+            if _HH_MM.match(time_of_day):
+                time_of_day += ":00"  # a browser's time input leaves off zero seconds
+            triggers.append({"days": days or None, "timeOfDay": time_of_day})
+        notifications[group] = triggers
+    body["notificationsSettings"] = notifications
+    for name in ("paymentInstructions", "locale", "currency", "timezone"):
+        raw = form.get(name)
+        values[name] = raw.replace("\r\n", "\n") if isinstance(raw, str) else ""
+    return values, body
+
+
+@router.post("/settings")
+def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    visit, form = posted
+    values, body = _read(form)
+    errors: dict[str, str] = {}
+    parsed = None
+    try:
+        parsed = StoreConfigIn.model_validate(body)
+    except ValidationError as error:
+        for item in error.errors():
+            message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.setdefault(_field_of(tuple(item.get("loc", ()))), message)
+    extra = {}
+    for name, column, check in (
+        ("locale", "locale", clean_locale),
+        ("currency", "currency", clean_currency),
+        ("timezone", "timezone", clean_timezone),
+        ("paymentInstructions", "payment_instructions",
+         lambda raw: clean_text("paymentInstructions", raw.strip(), max_length=MAX_INSTRUCTIONS) or None),
+    ):
+        try:
+            extra[column] = check(values[name])
+        except DomainError as error:
+            errors[name] = error.details[0]["message"] if error.details else error.message
+    if errors or parsed is None:
+        return _page(
+            request, visit, values, errors=errors, status_code=400,
+            messages=[Message("error", "The settings were not saved: correct the fields marked below.")],
+        )
+    with request.app.state.db.write() as session:
+        stores.save_config(session, visit.store.id, {**parsed.to_columns(), **extra})
+    return redirect(request, "/admin/settings", Message("ok", "Settings saved."))

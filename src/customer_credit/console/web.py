@@ -1,0 +1,128 @@
+"""Rendering console pages: the Jinja2 environment, security headers, flash messages, redirects."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from customer_credit.errors import DomainError
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+COOKIE_PATH = "/admin"
+FLASH_COOKIE = "cc_admin_flash"
+FLASH_TTL_S = 120
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def make_environment(directory: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["query"] = lambda base, **params: urlencode(
+        {**base, **params} if base else params, doseq=True
+    )
+    env.filters["dict_without_empty"] = lambda values, **extra: {
+        key: value for key, value in {**values, **extra}.items() if value not in ("", None)
+    }
+    return env
+
+
+environment = make_environment(TEMPLATES)
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # "ok" or "error"
+    text: str
+
+
+def error_message(error: DomainError) -> Message:
+    return Message("error", error.message)
+
+
+def secure_cookies(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    env: Environment = environment,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    messages = list(context.pop("messages", []))
+    flash = read_flash(request)
+    if flash is not None:
+        messages.insert(0, flash)
+    body = env.get_template(template).render(request=request, messages=messages, **context)
+    response = HTMLResponse(body, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})})
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+def _flash_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret_key, salt="customer-credit.console.flash")
+
+
+def read_flash(request: Request) -> Message | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _flash_serializer(request).loads(raw, max_age=FLASH_TTL_S)
+        return Message(str(data["kind"]), str(data["text"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def redirect(request: Request, url: str, message: Message | None = None) -> Response:
+    """303 See Other after a change (post/redirect/get), carrying a one-time message."""
+    response = RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+    if message is not None:
+        response.set_cookie(
+            FLASH_COOKIE,
+            _flash_serializer(request).dumps({"kind": message.kind, "text": message.text}),
+            max_age=FLASH_TTL_S,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+        )
+    return response
+
+
+def details_of(error: DomainError) -> dict[str, str]:
+    """Field name -> message, for showing each message next to its field."""
+    found = {}
+    for detail in error.details:
+        if isinstance(detail, dict) and "field" in detail and "message" in detail:
+            found.setdefault(str(detail["field"]), str(detail["message"]))
+    return found
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=str)

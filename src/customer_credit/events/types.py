@@ -1,0 +1,37 @@
+"""The event types: one per kind of change, named `object.change`."""
+
+ACCOUNT_OPENED = "account.opened"
+ACCOUNT_CHANGED = "account.changed"
+ACCOUNT_CLOSED = "account.closed"
+CREDIT_LIMIT_CHANGED = "account.credit_limit_changed"
+TRANSACTION_AUTHORIZED = "transaction.authorized"
+TRANSACTION_CHANGED = "transaction.changed"
+TRANSACTION_SETTLED = "transaction.settled"
+TRANSACTION_CANCELLED = "transaction.cancelled"
+TRANSACTION_EXPIRED = "transaction.expired"
+TRANSACTION_REFUNDED = "transaction.refunded"
+INVOICE_CREATED = "invoice.created"
+INVOICE_CHANGED = "invoice.changed"
+INVOICE_PAID = "invoice.paid"
+INVOICE_CANCELLED = "invoice.cancelled"
+INVOICE_POSTPONED = "invoice.postponed"
+INVOICE_OVERDUE = "invoice.overdue"
+
+EVENT_TYPES = (
+    ACCOUNT_OPENED,
+    ACCOUNT_CHANGED,
+    ACCOUNT_CLOSED,
+    CREDIT_LIMIT_CHANGED,
+    TRANSACTION_AUTHORIZED,
+    TRANSACTION_CHANGED,
+    TRANSACTION_SETTLED,
+    TRANSACTION_CANCELLED,
+    TRANSACTION_EXPIRED,
+    TRANSACTION_REFUNDED,
+    INVOICE_CREATED,
+    INVOICE_CHANGED,
+    INVOICE_PAID,
+    INVOICE_CANCELLED,
+    INVOICE_POSTPONED,
+    INVOICE_OVERDUE,
+)

@@ -1,0 +1,182 @@
+"""Webhook endpoints of a store (create, list, delete) and the fan-out that turns sequenced
+events into one delivery per interested endpoint."""
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from customer_credit.db.base import utcnow
+from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.events.models import (
+    CANCELLED,
+    DELIVERING,
+    PENDING,
+    Event,
+    EventSequence,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from customer_credit.events.signing import new_secret
+from customer_credit.events.types import EVENT_TYPES
+from customer_credit.validation import clean_http_url, clean_text
+
+MAX_ENDPOINTS_PER_STORE = 20
+FANOUT_BATCH = 500
+
+
+def _clean_types(event_types: list[str] | None) -> list[str]:
+    wanted = list(dict.fromkeys(event_types or []))
+    unknown = [name for name in wanted if name not in EVENT_TYPES]
+    if unknown:
+        raise field_error("eventTypes", f"unknown event types: {', '.join(unknown)}")
+    return wanted
+
+
+def create_endpoint(
+    session: Session,
+    store_id: int,
+    *,
+    url: str,
+    event_types: list[str] | None = None,
+    description: str | None = None,
+) -> WebhookEndpoint:
+    url = clean_http_url("url", url)
+    types = _clean_types(event_types)
+    if description is not None:
+        description = clean_text("description", description, max_length=500)
+    active = session.scalar(
+        select(func.count()).where(
+            WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None)
+        )
+    )
+    if active >= MAX_ENDPOINTS_PER_STORE:
+        raise Conflict(
+            f"a store may have at most {MAX_ENDPOINTS_PER_STORE} webhook endpoints",
+            code="TooManyWebhookEndpoints",
+        )
+    # Starts after the events already sequenced: an endpoint receives what happens from now on.
+    last_seq = session.scalar(select(EventSequence.last_seq).where(EventSequence.id == 1)) or 0
+    endpoint = WebhookEndpoint(
+        public_id="ep_" + secrets.token_hex(12),
+        store_id=store_id,
+        url=url,
+        description=description,
+        event_types=types,
+        secret=new_secret(),
+        cursor_seq=last_seq,
+        created_at=utcnow(),
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def list_endpoints(session: Session, store_id: int) -> list[WebhookEndpoint]:
+    return list(
+        session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def get_endpoint(session: Session, store_id: int, public_id: str) -> WebhookEndpoint:
+    endpoint = session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.store_id == store_id,
+            WebhookEndpoint.public_id == public_id,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    if endpoint is None:
+        raise NotFound(f"no webhook endpoint {public_id}", code="WebhookEndpointNotFound")
+    return endpoint
+
+
+def delete_endpoint(session: Session, store_id: int, public_id: str) -> WebhookEndpoint:
+    """Stops deliveries at once; the endpoint row and its delivery log stay for audit."""
+    endpoint = get_endpoint(session, store_id, public_id)
+    endpoint.deleted_at = utcnow()
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.status.in_((PENDING, DELIVERING)),
+        )
+        .values(status=CANCELLED, lease_until=None)
+    )
+    return endpoint
+
+
+def delivery_counts(session: Session, endpoint: WebhookEndpoint) -> dict[str, int]:
+    rows = session.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .group_by(WebhookDelivery.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def deliveries(
+    session: Session, endpoint: WebhookEndpoint, *, status: str | None, limit: int
+) -> list[tuple[WebhookDelivery, str, str]]:
+    """The newest deliveries first, with their event's id and type."""
+    query = (
+        select(WebhookDelivery, Event.public_id, Event.type)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.seq.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
+def fanout(session: Session, now: datetime) -> int:
+    """Creates the deliveries of newly sequenced events, endpoint by endpoint. Each endpoint
+    row is claimed with SKIP LOCKED, so concurrent workers never fan out the same events."""
+    endpoint_ids = session.scalars(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.deleted_at.is_(None)).order_by(WebhookEndpoint.id)
+    ).all()
+    created = 0
+    for endpoint_id in endpoint_ids:
+        endpoint = session.scalar(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
+        if endpoint is None:
+            continue
+        query = (
+            select(Event.id, Event.seq, Event.account_id, Event.type)
+            .where(Event.store_id == endpoint.store_id, Event.seq > endpoint.cursor_seq)
+            .order_by(Event.seq)
+            .limit(FANOUT_BATCH)
+        )
+        rows = session.execute(query).all()
+        if not rows:
+            continue
+        wanted = set(endpoint.event_types or [])
+        new = [
+            WebhookDelivery(
+                endpoint_id=endpoint.id,
+                event_id=event_id,
+                ordering_key=account_id or 0,
+                seq=seq,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for event_id, seq, account_id, event_type in rows
+            if not wanted or event_type in wanted
+        ]
+        session.add_all(new)
+        endpoint.cursor_seq = rows[-1][1]
+        created += len(new) or 1
+    session.flush()
+    return created

@@ -1,0 +1,144 @@
+"""Checking the books: the Credit entries of every account replayed from the limit and
+tolerance it was opened with.
+
+Each Credit entry must carry domain.md's value for the change its metadata describes —
+(L' − L) × (1 + t) for a credit limit change, L × (t' − t) for a tolerance change, rounded
+half to even to the cent, like every amount here — its `from` side must be where the previous
+entry left the account, and the last one must leave the account at its current limit and
+tolerance. The figures (balance, held credit) are recomputed by
+`ledger.service.recompute_mismatches`, which includes these checks."""
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts.models import Account
+from customer_credit.ledger.models import CREDIT, Statement
+from customer_credit.ledger.service import Mismatch, recompute_mismatches
+from customer_credit.money import CENT, RATE_SCALE, to_cents
+
+RATE_UNIT_NAME = "ten-thousandths"
+
+
+def credit_limit_entry_cents(old_limit: Decimal, new_limit: Decimal, tolerance: Decimal) -> int:
+    """(L' − L) × (1 + t), rounded once, to the cent."""
+    return to_cents(((new_limit - old_limit) * (1 + tolerance)).quantize(CENT, ROUND_HALF_EVEN))
+
+
+def tolerance_entry_cents(limit: Decimal, old_tolerance: Decimal, new_tolerance: Decimal) -> int:
+    """L × (t' − t), rounded to the cent."""
+    return to_cents((limit * (new_tolerance - old_tolerance)).quantize(CENT, ROUND_HALF_EVEN))
+
+
+def _units(rate: Decimal) -> int:
+    scaled = rate * RATE_SCALE
+    if scaled != scaled.to_integral_value():
+        raise ValueError("a rate has at most 4 decimal places")
+    return int(scaled)
+
+
+def _number(raw) -> Decimal:
+    if isinstance(raw, (bool, float)) or raw is None:
+        raise ValueError("not a decimal")
+    value = Decimal(str(raw))
+    if not value.is_finite():
+        raise ValueError("not finite")
+    return value
+
+
+class _Replay:
+    """Where the account's limit (cents) and tolerance (ten-thousandths) stand after the
+    entries seen so far."""
+
+    def __init__(self, account: Account, found: list[Mismatch]):
+        self.account = account
+        self.limit = account.initial_credit_limit_cents
+        self.tolerance = account.initial_tolerance_units
+        self.found = found
+
+    def _report(self, field: str, stored: int, recomputed: int, unit: str = "cents") -> None:
+        self.found.append(
+            Mismatch(self.account.id, self.account.public_id, field, stored, recomputed, unit)
+        )
+
+    def entry(self, entry: Statement) -> None:
+        meta = entry.meta if isinstance(entry.meta, dict) else {}
+        label = f"Credit entry #{entry.id}"
+        try:
+            if isinstance(meta.get("creditLimit"), dict):
+                change = meta["creditLimit"]
+                old, new = _number(change["from"]), _number(change["to"])
+                rate = _number(meta["tolerance"])
+                self._check_from(label, to_cents(old), _units(rate))
+                expected = credit_limit_entry_cents(
+                    Decimal(self.limit) / 100, new, Decimal(self.tolerance) / RATE_SCALE
+                )
+                self.limit = to_cents(new)
+            elif isinstance(meta.get("tolerance"), dict):
+                change = meta["tolerance"]
+                old, new = _number(change["from"]), _number(change["to"])
+                limit = _number(meta["creditLimit"])
+                self._check_from(label, to_cents(limit), _units(old))
+                expected = tolerance_entry_cents(
+                    Decimal(self.limit) / 100, Decimal(self.tolerance) / RATE_SCALE, new
+                )
+                self.tolerance = _units(new)
+            else:
+                raise KeyError("neither creditLimit nor tolerance changes")
+        except (KeyError, TypeError, ValueError, InvalidOperation):
+            # Nothing to recompute from: the entry's value cannot be vouched for.
+            self._report(f"{label} metadata unreadable", entry.value_cents, 0)
+            return
+        if entry.value_cents != expected:
+            self._report(label, entry.value_cents, expected)
+
+    def _check_from(self, label: str, limit: int, tolerance: int) -> None:
+        if limit != self.limit:
+            self._report(f"{label} creditLimit before the change", limit, self.limit)
+        if tolerance != self.tolerance:
+            self._report(
+                f"{label} tolerance before the change", tolerance, self.tolerance, RATE_UNIT_NAME
+            )
+
+    def finish(self) -> None:
+        if self.account.credit_limit_cents != self.limit:
+            self._report("creditLimit", self.account.credit_limit_cents, self.limit)
+        if self.account.tolerance_units != self.tolerance:
+            self._report("tolerance", self.account.tolerance_units, self.tolerance, RATE_UNIT_NAME)
+
+
+def credit_mismatches(
+    session: Session, store_id: int | None = None, *, account_id: int | None = None
+) -> list[Mismatch]:
+    """Replays every account's Credit entries (oldest first) and returns where they disagree
+    with domain.md's formulas or with the account's current limit and tolerance."""
+    accounts = select(Account).order_by(Account.id)
+    entries = (
+        select(Statement)
+        .join(Account, Account.id == Statement.account_id)
+        .where(Statement.origin == CREDIT)
+        .order_by(Statement.account_id, Statement.id)
+    )
+    if store_id is not None:
+        accounts = accounts.where(Account.store_id == store_id)
+        entries = entries.where(Account.store_id == store_id)
+    if account_id is not None:
+        accounts = accounts.where(Account.id == account_id)
+        entries = entries.where(Statement.account_id == account_id)
+    by_account: dict[int, list[Statement]] = {}
+    for entry in session.scalars(entries):
+        by_account.setdefault(entry.account_id, []).append(entry)
+    found: list[Mismatch] = []
+    for account in session.scalars(accounts):
+        replay = _Replay(account, found)
+        for entry in by_account.get(account.id, []):
+            replay.entry(entry)
+        replay.finish()
+    return found
+
+
+def check_account(session: Session, account: Account) -> list[Mismatch]:
+    """Everything `customer-credit check` verifies, for one account: its balance against its
+    entries, its held credit against its live holds, and its Credit entries."""
+    return recompute_mismatches(session, account.store_id, account_id=account.id)

@@ -1,0 +1,150 @@
+""""My Credits": the customer's page, reached with a signed expiring link or a
+VtexIdclientAutCookie user token; and the API extension that issues such a link."""
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import StrictStr, field_validator
+
+from customer_credit.api.context import RequestContext, authorized
+from customer_credit.api.types import WholeNumber, WireModel
+from customer_credit.api.wire import DecimalRoute, timestamp
+from customer_credit.auth import resources
+from customer_credit.auth import service as auth_service
+from customer_credit.console.formatting import presentation_of
+from customer_credit.console.web import SECURITY_HEADERS, make_environment, render, secure_cookies
+from customer_credit.errors import Unauthorized
+from customer_credit.my_credits import links
+from customer_credit.my_credits.service import customer_view
+
+TEMPLATES = Path(__file__).parent / "templates"
+COOKIE = "cc_my_credits"
+COOKIE_PATH = "/my-credits"
+environment = make_environment(TEMPLATES)
+HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
+
+pages = APIRouter(prefix="/my-credits", include_in_schema=False)
+api = APIRouter(prefix="/api/creditcontrol", tags=["My Credits (extension)"], route_class=DecimalRoute)
+
+
+def _page(request: Request, template: str, context: dict, status_code: int = 200):
+    return render(request, template, context, status_code=status_code, env=environment, headers=HEADERS)
+
+
+def _problem(request: Request, status_code: int, title: str, message: str):
+    return _page(request, "problem.html", {"title": title, "message": message}, status_code)
+
+
+@pages.get("/enter", name="my_credits_enter")
+def enter(request: Request, token: str = ""):
+    """Checks the link, keeps it in a cookie for this path only, and moves the browser to a
+    URL without the token (so it stays out of history and of Referer headers)."""
+    try:
+        customer = links.read_link(request.app.state.secret_key, token)
+    except Unauthorized as error:
+        return _problem(request, 401, "Link not valid", error.message.capitalize() + ".")
+    response = RedirectResponse("/my-credits", status_code=303, headers=HEADERS)
+    # The cookie outlives the link by a day so that a late visit hears "expired" (the token
+    # inside is checked on every request) rather than "open the link".
+    max_age = max(1, int((customer.expires_at - datetime.now(timezone.utc)).total_seconds())) + 86400
+    response.set_cookie(
+        COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="lax",
+        secure=secure_cookies(request),
+    )
+    return response
+
+
+def _customer(request: Request) -> links.Customer:
+    secret = request.app.state.secret_key
+    token = request.cookies.get(COOKIE)
+    if token:
+        return links.read_link(secret, token)
+    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
+    if user_token:
+        principal = auth_service.authenticate_user_token(secret, user_token)
+        return links.Customer(store_id=principal.store_id, email=principal.name.lower(), expires_at=None)
+    raise Unauthorized("open the link the store sent you", code="MissingCredentials")
+
+
+def sign_out_token(secret: str, token: str) -> str:
+    return hmac.new(secret.encode(), f"my-credits-sign-out:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+@pages.get("")
+def my_credits(request: Request):
+    try:
+        customer = _customer(request)
+    except Unauthorized as error:
+        response = _problem(request, 401, "My Credits", error.message.capitalize() + ".")
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
+    with request.app.state.db.read() as session:
+        view = customer_view(session, customer.store_id, customer.email)
+        if not view.config.my_credits_enabled:
+            return _problem(request, 403, "My Credits", "My Credits is not available for this store.")
+        link_token = request.cookies.get(COOKIE)
+        return _page(
+            request,
+            "my_credits.html",
+            {
+                "title": "My Credits",
+                "customer": customer,
+                "view": view,
+                "p": presentation_of(view.config),
+                "sign_out": sign_out_token(request.app.state.secret_key, link_token) if link_token else None,
+            },
+        )
+
+
+@pages.post("/sign-out")
+async def sign_out(request: Request):
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > 4096:
+        return _problem(request, 413, "My Credits", "This request is too large.")
+    form = await request.form(max_files=0, max_fields=5)
+    token = request.cookies.get(COOKIE)
+    sent = form.get("token")
+    response = _problem(request, 200, "Signed out", "You left My Credits. Open the store's link to come back.")
+    if token and isinstance(sent, str) and hmac.compare_digest(sent, sign_out_token(request.app.state.secret_key, token)):
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
+    return _problem(request, 403, "My Credits", "This form has expired; reload the page.")
+
+
+class LinkIn(WireModel):
+    email: StrictStr
+    ttlMinutes: WholeNumber | None = None
+
+    @field_validator("ttlMinutes")
+    @classmethod
+    def _ttl(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= links.MAX_TTL.days * 24 * 60:
+            raise ValueError(f"must be between 1 and {links.MAX_TTL.days * 24 * 60}")
+        return value
+
+
+@api.post("/mycredits/links", summary="Create a My Credits link for a customer (extension)")
+def create_link(
+    body: LinkIn,
+    request: Request,
+    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
+):
+    ttl = timedelta(minutes=body.ttlMinutes) if body.ttlMinutes else links.DEFAULT_TTL
+
+    def work(session):
+        issued = links.issue_link(session, request.app.state.secret_key, ctx.principal.store_id, body.email, ttl)
+        return {"url": issued.url(str(request.base_url)), "expiresAt": timestamp(issued.expires_at)}
+
+    return ctx.read(work)
+
+
+def mount_my_credits(app: FastAPI) -> None:
+    app.mount("/my-credits/static", StaticFiles(directory=Path(__file__).parent / "static"), name="my-credits-static")
+    app.include_router(pages)
+    app.include_router(api)

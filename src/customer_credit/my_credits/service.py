@@ -1,0 +1,90 @@
+"""What a customer sees: every open account where their e-mail is the owner or a holder, with
+its figures and invoices. Everything comes from the accounts and invoices services."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts import service as accounts
+from customer_credit.accounts.models import OPEN, Account
+from customer_credit.auth.principal import Principal
+from customer_credit.db.base import utcnow
+from customer_credit.invoices import search
+from customer_credit.invoices.models import OPENED, PAID, Invoice
+from customer_credit.invoices.queries import InvoiceFilters
+from customer_credit.invoices.service import Overdue, overdue
+from customer_credit.ledger.service import Figures, figures
+from customer_credit.paging import MAX_WINDOW, Window
+from customer_credit.stores import service as stores
+from customer_credit.stores.models import StoreConfig
+
+MAX_ACCOUNTS = 50
+PAID_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Due:
+    invoice: Invoice
+    late: Overdue
+
+    @property
+    def owed_cents(self) -> int:
+        return self.invoice.value_cents - self.invoice.paid_cents
+
+    @property
+    def total_cents(self) -> int:
+        return self.owed_cents + self.late.interest_cents
+
+
+@dataclass(frozen=True)
+class CustomerAccount:
+    account: Account
+    numbers: Figures
+    role: str  # "owner" or "holder"
+    open: list[Due]
+    overdue: list[Due]
+    paid: list[Invoice]
+    paid_count: int
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    config: StoreConfig
+    accounts: list[CustomerAccount]
+
+
+def customer_view(session: Session, store_id: int, email: str) -> CustomerView:
+    principal = Principal(store_id=store_id, name=email, resources=frozenset())
+    config = stores.get_config(session, store_id)
+    found, _total = accounts.search_accounts(
+        session, principal, window=Window(0, MAX_ACCOUNTS), status=OPEN, email=email
+    )
+    return CustomerView(
+        config=config,
+        accounts=[_account(session, principal, account, config, email) for account in found],
+    )
+
+
+def _account(session, principal, account: Account, config: StoreConfig, email: str) -> CustomerAccount:
+    opened = search.search_invoices(
+        session, principal, InvoiceFilters(status=OPENED), Window(0, MAX_WINDOW),
+        account_public_id=account.public_id,
+    )
+    now = utcnow()
+    due = [Due(invoice, overdue(invoice, config.daily_interest_rate_units)) for invoice, _ in opened.rows]
+    paid_count = search.search_invoices(
+        session, principal, InvoiceFilters(status=PAID), Window(0, 1), account_public_id=account.public_id
+    ).summary["count"]
+    latest_paid = search.search_invoices(
+        session, principal, InvoiceFilters(status=PAID),
+        Window(max(0, paid_count - PAID_SHOWN), PAID_SHOWN), account_public_id=account.public_id,
+    )
+    return CustomerAccount(
+        account=account,
+        numbers=figures(account),
+        role="owner" if account.email.lower() == email.lower() else "holder",
+        open=[item for item in due if item.invoice.due_at >= now],
+        overdue=[item for item in due if item.invoice.due_at < now],
+        paid=[invoice for invoice, _ in reversed(latest_paid.rows)],
+        paid_count=paid_count,
+    )

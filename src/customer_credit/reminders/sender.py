@@ -1,0 +1,195 @@
+"""Sending claimed reminders: take a batch in one transaction (rendering each message from the
+invoice as it is then), send outside any transaction, record each outcome in another.
+
+At most once: a reminder being sent is leased; if its worker dies before recording the
+outcome, the reminder is marked `abandoned` when the lease ends, not sent again. A send the
+server refused (or that could not connect) is retried with exponential backoff."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from customer_credit.accounts.models import OPEN, Account, Holder
+from customer_credit.db.engine import Database
+from customer_credit.invoices.models import OPENED, Invoice
+from customer_credit.invoices.service import overdue
+from customer_credit.reminders import mail
+from customer_credit.reminders.models import (
+    ABANDONED,
+    FAILED,
+    OBSOLETE,
+    PENDING,
+    PRIOR,
+    SENDING,
+    SENT,
+    Reminder,
+    ReminderTemplate,
+)
+from customer_credit.reminders.schedule import presentation_of, schedule_due
+from customer_credit.reminders.templates import Facts, Message, TemplateSet, context, default_templates, render
+from customer_credit.settings import Settings
+from customer_credit.stores.models import Store
+from customer_credit.stores.service import get_config
+
+log = logging.getLogger("customer_credit.reminders")
+SEND_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    reminder_id: int
+    attempt: int
+    email: EmailMessage
+    filename_stem: str
+
+
+def templates_for(session: Session, store_id: int, kind: str) -> TemplateSet:
+    own = session.get(ReminderTemplate, (store_id, kind))
+    if own is None:
+        return default_templates(kind)
+    return TemplateSet(own.subject, own.text_body, own.html_body)
+
+
+def recipients_of(session: Session, account: Account) -> tuple[list[str], list[str]]:
+    holders = session.scalars(
+        select(Holder.email)
+        .where(Holder.account_id == account.id, Holder.removed_at.is_(None))
+        .order_by(Holder.id)
+    ).all()
+    return [account.email], [email for email in holders if email != account.email]
+
+
+def compose(session: Session, reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> Message:
+    config = get_config(session, invoice.store_id)
+    look = presentation_of(config)
+    late = overdue(invoice, config.daily_interest_rate_units, now)
+    zone = look.zone
+    days_until = (invoice.due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    facts = Facts(
+        store_name=session.get(Store, invoice.store_id).name,
+        customer_email=account.email,
+        invoice_id=invoice.public_id,
+        friendly_id=invoice.friendly_id,
+        installment=invoice.installment,
+        installments=invoice.number_of_installments,
+        value_cents=invoice.value_cents,
+        paid_cents=invoice.paid_cents,
+        interest_cents=late.interest_cents,
+        due_at=invoice.due_at,
+        original_due_at=invoice.original_due_at,
+        days_until_due=max(days_until, 0),
+        days_overdue=late.days,
+        payment_link=invoice.payment_link,
+        payment_instructions=getattr(config, "payment_instructions", None),
+        trigger_days=reminder.days,
+    )
+    return render(templates_for(session, invoice.store_id, reminder.kind), context(facts, look))
+
+
+def _why_obsolete(reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> str | None:
+    if invoice.status != OPENED:
+        return f"the invoice is {invoice.status}"
+    if invoice.due_at != reminder.due_at:
+        return "the invoice was postponed"
+    if account.status != OPEN:
+        return "the account is closed"
+    if reminder.kind == PRIOR and now >= invoice.due_at:
+        return "the due date passed before the reminder could be sent"
+    return None
+
+
+def claim(
+    db: Database, now: datetime, settings: Settings, *, limit: int = SEND_BATCH
+) -> tuple[list[Outgoing], int]:
+    """Returns the messages to send and the number of reminders handled (obsolete included)."""
+    lease = timedelta(seconds=settings.smtp_timeout_s * 3 + 60)
+    outgoing = []
+    with db.write() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.status == SENDING, Reminder.lease_until <= now)
+            .values(
+                status=ABANDONED,
+                lease_until=None,
+                updated_at=now,
+                last_error="the worker stopped while sending; not sent again (at most once)",
+            )
+        )
+        reminders = session.scalars(
+            select(Reminder)
+            .where(Reminder.status == PENDING, Reminder.next_attempt_at <= now)
+            .order_by(Reminder.next_attempt_at, Reminder.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for reminder in reminders:
+            invoice = session.get(Invoice, reminder.invoice_id)
+            account = session.get(Account, reminder.account_id)
+            reason = _why_obsolete(reminder, invoice, account, now)
+            reminder.updated_at = now
+            if reason:
+                reminder.status, reminder.last_error, reminder.next_attempt_at = OBSOLETE, reason, None
+                continue
+            message = compose(session, reminder, invoice, account, now)
+            to, cc = recipients_of(session, account)
+            reminder.status = SENDING
+            reminder.attempts += 1
+            reminder.lease_until = now + lease
+            reminder.recipients = to + cc
+            reminder.subject = message.subject[:500]
+            email = mail.build(
+                settings, message, to=to, cc=cc, message_key=f"reminder-{reminder.id}.{invoice.public_id}"
+            )
+            stem = f"{reminder.scheduled_at:%Y%m%dT%H%M%SZ}-{invoice.friendly_id}-{reminder.kind}{reminder.days}"
+            outgoing.append(Outgoing(reminder.id, reminder.attempts, email, stem))
+        handled = len(reminders)
+    return outgoing, handled
+
+
+def record_outcome(
+    db: Database, item: Outgoing, now: datetime, settings: Settings, *, note: str | None, error: str | None
+) -> str:
+    with db.write() as session:
+        reminder = session.scalar(select(Reminder).where(Reminder.id == item.reminder_id).with_for_update())
+        reminder.updated_at = now
+        reminder.lease_until = None
+        if error is None:
+            reminder.status, reminder.sent_at, reminder.last_error = SENT, now, note or None
+            return SENT
+        if reminder.status != SENDING or reminder.attempts != item.attempt:
+            return reminder.status
+        reminder.last_error = error[:500]
+        if reminder.attempts >= settings.reminder_max_attempts:
+            reminder.status, reminder.next_attempt_at = FAILED, None
+            log.warning("reminder failed for good", extra={"reminder": reminder.id, "error": error})
+        else:
+            delay = settings.reminder_retry_base_s * 2 ** (reminder.attempts - 1)
+            reminder.status, reminder.next_attempt_at = PENDING, now + timedelta(seconds=delay)
+            log.info("reminder send failed; will retry", extra={"reminder": reminder.id, "error": error})
+        return reminder.status
+
+
+def send_due(db: Database, now: datetime) -> int:
+    """A job with its own transactions. Returns the number of reminders handled."""
+    settings: Settings = db.settings
+    outgoing, handled = claim(db, now, settings)
+    if not outgoing:
+        return handled
+    sender = mail.sender_for(settings)
+    for item in outgoing:
+        try:
+            note = sender.send(item.email, item.filename_stem)
+            error = None
+        except mail.SendError as failure:
+            note, error = None, str(failure)
+        record_outcome(db, item, now, settings, note=note, error=error)
+    return handled
+
+
+def schedule_job(db: Database, now: datetime) -> int:
+    with db.write() as session:
+        return schedule_due(session, now, catch_up_days=db.settings.reminder_catch_up_days)

@@ -1,0 +1,157 @@
+"""The benchmark code, run for seconds on tiny data (`python -m bench --smoke`), so that it
+cannot rot: real server processes, wrk, pgbench, the report. Timings are never asserted; what
+the scenarios must show is (every read answered, cycles completed, no lost update, books
+balanced, the pgbench reference running what the service runs)."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from bench import pgbench, profiling, wrk
+from bench.run import SEARCHES, Options, run
+from customer_credit.accounts.service import open_account
+from customer_credit.auth.principal import Principal
+from customer_credit.auth.resources import MAIN_ACCESS
+from customer_credit.auth.service import create_key
+from customer_credit.db.engine import Database
+from customer_credit.stores.service import create_store
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_profile_analysis_splits_cpu_by_layer_and_function():
+    raw = "\n".join([
+        "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20);"
+        "execute (sqlalchemy/engine/base.py:30) 6",
+        "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20) 3",
+        "run (uvicorn/server.py:10);dumps (orjson/__init__.py:1) 1",
+        "garbage line without count",
+    ])
+    found = profiling.analyse(raw, "t")
+    assert found.samples == 10
+    assert dict(found.layers) == {"SQLAlchemy": 6, "service code (customer_credit)": 3, "JSON (orjson)": 1}
+    assert found.self_time["engine/base.py:execute"] == 6
+    assert found.inclusive["api/context.py:handle"] == 9
+    assert found.top(found.layers, 1) == [("SQLAlchemy", 0.6)]
+
+
+def test_wrk_output_is_read_from_the_result_line():
+    output = "Running 1s test\nBENCH_RESULT {\"requests\": 3, \"ok\": 2}\nTransfer/sec: 1KB\n"
+    assert wrk.parse(output) == {"requests": 3, "ok": 2}
+    with pytest.raises(RuntimeError):
+        wrk.parse("no result here")
+
+
+def test_pgbench_script_runs_the_statements_the_service_runs(postgresql_url, tmp_path):
+    """The reference must stay the same SQL as a purchase cycle of the service: same number of
+    statements, on the same tables, in the same order."""
+    database = Database(make_settings(postgresql_url, tmp_path))
+    try:
+        with database.write() as session:
+            store = create_store(session, f"bench-{uuid.uuid4().hex[:10]}")
+            issued = create_key(session, store, [MAIN_ACCESS])
+            principal = Principal(store_id=store.id, name="bench@example.com", resources=frozenset([MAIN_ACCESS]))
+            account = open_account(session, principal, document=str(uuid.uuid4().int)[:11],
+                                   document_type="CPF", email="bench@example.com",
+                                   credit_limit=Decimal("100000"))
+    finally:
+        database.dispose()
+    captured = pgbench.capture_cycle(postgresql_url, account_public_id=account.public_id,
+                                     app_key=issued.app_key, app_token=issued.app_token)
+    script = pgbench.cycle_script()
+    assert pgbench.statement_count(script) == len(captured)
+    assert _tables(script_statements(script)) == _tables(captured)
+
+
+def script_statements(script: str) -> list[str]:
+    return [
+        line for line in script.splitlines()
+        if line and not line.startswith("\\") and line.rstrip(";") not in pgbench.CONTROL
+    ]
+
+
+def _tables(statements: list[str]) -> list[tuple[str, str]]:
+    """(verb, first table) of each statement."""
+    found = []
+    for statement in statements:
+        words = statement.replace("(", " ").split()
+        verb = words[0].upper()
+        if verb == "SELECT":
+            table = words[words.index("FROM") + 1] if "FROM" in words else ""
+        elif verb == "INSERT":
+            table = words[2]
+        elif verb == "UPDATE":
+            table = words[1]
+        else:
+            table = ""
+        found.append((verb, table.split(".")[0]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, postgresql_url):
+    """One smoke run of the whole benchmark (PostgreSQL, growth and SQLite) for the module."""
+    try:
+        wrk.ensure_wrk()
+    except (RuntimeError, OSError) as error:
+        pytest.skip(f"wrk cannot be installed here: {error}")
+    workdir = tmp_path_factory.mktemp("bench")
+    options = Options.smoke(workdir / "work", workdir / "latest.md")
+    return options, run(options)
+
+
+def test_every_read_is_answered(smoke):
+    _options, outcome = smoke
+    for name in ("reference", "reads", "reads 2", "sqlite reads", "growth reads"):
+        row = outcome.rows[name]
+        assert row.requests > 0 and row.errors == 0, (name, row)
+
+
+def test_purchase_cycles_complete_and_match_pgbench(smoke):
+    _options, outcome = smoke
+    for name in ("cycle", "sqlite cycle"):
+        row = outcome.rows[name]
+        assert row.throughput > 0 and row.errors == 0, (name, row)
+    assert outcome.pgbench_result.cycles > 0 and outcome.pgbench_result.failed == 0
+    assert outcome.cycle_statements == outcome.pgbench_statements
+
+
+def test_hot_account_loses_no_update(smoke):
+    _options, outcome = smoke
+    assert outcome.hot.accepted > 0
+    assert outcome.hot.lost_updates == 0
+    assert outcome.hot.held_cents == outcome.hot.expected_cents
+    assert outcome.rows["hot"].errors == 0
+
+
+def test_every_search_answers(smoke):
+    _options, outcome = smoke
+    for name in SEARCHES:
+        row = outcome.rows[f"search {name}"]
+        assert row.requests > 0 and row.errors == 0, (name, row)
+
+
+def test_books_balance_after_every_phase(smoke):
+    _options, outcome = smoke
+    assert len(outcome.report.checks) >= 5
+    assert all(count == 0 for _when, count in outcome.report.checks), outcome.report.checks
+
+
+def test_memory_is_measured_per_worker(smoke):
+    options, outcome = smoke
+    assert set(outcome.rss) == {"reads 1", "reads 2", "end"}
+    for values in outcome.rss.values():
+        assert len(values) == options.workers and all(mib > 0 for mib in values.values())
+
+
+def test_report_has_a_table_per_scenario(smoke):
+    options, outcome = smoke
+    text = options.out.read_text()
+    for heading in ("## Machine and setup", "## Targets", "## Reads (PostgreSQL)", "## Purchase cycle",
+                    "## Hot account", "## Invoice search", "## Embedded mode (SQLite)", "## Growth",
+                    "## Memory", "## Ledger checks"):
+        assert heading in text, heading
+    assert "pgbench" in text and "bare endpoint" in text
+    assert outcome.report.machine["cores"].isdigit()
