@@ -21,6 +21,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--connections", type=int, default=defaults.connections)
     parser.add_argument("--workers", type=int, default=defaults.workers, help="uvicorn worker processes")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-plans", action="store_true", help="skip EXPLAIN ANALYZE of the searches")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-growth", action="store_true")
     parser.add_argument("--no-bank", action="store_true", help="skip the long bank run (bench/bank.py)")
@@ -36,7 +37,7 @@ def parse(argv: list[str]) -> Options:
         accounts=args.accounts, invoices=args.invoices, sqlite_accounts=args.sqlite_accounts,
         sqlite_invoices=args.sqlite_invoices, duration_s=args.duration,
         search_duration_s=args.search_duration, connections=args.connections, workers=args.workers,
-        profile=not args.no_profile, sqlite=not args.no_sqlite, growth=not args.no_growth,
+        profile=not args.no_profile, plans=not args.no_plans, sqlite=not args.no_sqlite, growth=not args.no_growth,
         bank=not args.no_bank, bank_args=args.bank_arg, keep=args.keep, out=args.out,
     )
 

@@ -81,6 +81,7 @@ class Dataset:
     invoices: int
     load_seconds: float
     load_rows: int
+    statistics_seconds: float
     store_id: int
     app_key: str
     app_token: str
@@ -123,7 +124,8 @@ def fill(url: str, label: str, *, accounts: int, invoices: int, seed: int, custo
         searches = _searches(db, report.store_id, rng, pairs)
         return Dataset(
             url=url, label=label, accounts=report.accounts, invoices=report.invoices,
-            load_seconds=seconds, load_rows=report.rows(), store_id=report.store_id,
+            load_seconds=seconds, load_rows=report.rows(), statistics_seconds=report.statistics_seconds,
+            store_id=report.store_id,
             app_key=issued.app_key, app_token=issued.app_token, read_pairs=pairs,
             cycle_accounts=cycle, pgbench_accounts=pgbench, hot_account=hot, searches=searches,
         )
@@ -205,14 +207,20 @@ def _searches(db: Database, store_id: int, rng: random.Random, pairs: list[tuple
     }
 
 
-def check(url: str) -> int:
-    """`customer-credit check`'s count of mismatches."""
+def check(url: str, *, store_id: int | None = None, account: str | None = None) -> int:
+    """`customer-credit check`'s count of mismatches: the whole database, or one open account."""
     from customer_credit.ledger.service import recompute_mismatches
 
     db = database(url)
     try:
         with db.read() as session:
-            return len(recompute_mismatches(session))
+            if account is None:
+                return len(recompute_mismatches(session))
+            account_id = session.execute(
+                text("select id from accounts where store_id = :s and public_id = :p and status = 'Open'"),
+                {"s": store_id, "p": account},
+            ).scalar_one()
+            return len(recompute_mismatches(session, store_id, account_id=account_id))
     finally:
         db.dispose()
 

@@ -15,6 +15,7 @@ class LoadInfo:
     rows: int
     seconds: float
     mismatches_after_load: int
+    statistics_seconds: float = 0.0
 
 
 @dataclass
@@ -51,21 +52,26 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def _cores(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} cores"
+
+
 def _met(value: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[value]
 
 
 def rows_table(rows: list[Row]) -> list[str]:
     lines = [
-        "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors | ratio to reference |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors | ratio to reference "
+        "| load generator CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         reference = f"{_ratio(row.ratio)} ({row.reference})" if row.ratio is not None else "—"
         lines.append(
             f"| {row.label} | {row.database} | {row.connections} | {row.requests:,} | "
             f"{_rate(row.throughput)} {row.unit} | {_ms(row.p50_ms)} | {_ms(row.p95_ms)} | "
-            f"{_ms(row.p99_ms)} | {row.errors:,} | {reference} |"
+            f"{_ms(row.p99_ms)} | {row.errors:,} | {reference} | {_cores(row.generator_cores)} |"
         )
     notes = [f"- {row.label}: {note}" for row in rows for note in row.notes]
     return lines + ([""] + notes if notes else [])
@@ -107,13 +113,14 @@ def render(report: Report) -> str:
             "",
             "## Demo data (`customer-credit demo`'s loader)",
             "",
-            "| database | accounts | invoices | rows written | seconds | rows/s | `check` after the load |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| database | accounts | invoices | rows written | seconds | of which VACUUM ANALYZE | rows/s "
+            "| `check` after the load |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for load in report.loads:
             lines.append(
                 f"| {load.database} | {load.accounts:,} | {load.invoices:,} | {load.rows:,} | "
-                f"{load.seconds:.1f} | {load.rows / max(load.seconds, 1e-9):,.0f} | "
+                f"{load.seconds:.1f} | {load.statistics_seconds:.1f} | {load.rows / max(load.seconds, 1e-9):,.0f} | "
                 f"{load.mismatches_after_load} mismatches |"
             )
     for section in report.sections:

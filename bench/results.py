@@ -21,6 +21,7 @@ class Row:
     errors: int
     reference: str = ""
     ratio: float | None = None
+    generator_cores: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -39,6 +40,7 @@ class Row:
             p95_ms=load.p95_ms,
             p99_ms=load.p99_ms,
             errors=load.errors,
+            generator_cores=load.cores_used,
         )
 
 

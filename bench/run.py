@@ -63,7 +63,7 @@ class Options:
         return cls(
             accounts=40, invoices=400, small_accounts=10, small_invoices=100, sqlite_accounts=40,
             sqlite_invoices=400, connections=4, duration_s=1, search_connections=1, search_duration_s=1,
-            warmup_s=0, profile_s=1, workers=2, profile=False, plans=False, bank=False, out=out,
+            warmup_s=0, profile_s=1, workers=2, profile=False, plans=True, bank=False, out=out,
             workdir=workdir,
             growth_searches=("by account",),
         )
@@ -155,7 +155,7 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
                    customers=options.connections)
     database = _database_label(version, ds.invoices)
     report.loads.append(LoadInfo(f"PostgreSQL {version}", ds.accounts, ds.invoices, ds.load_rows,
-                                 ds.load_seconds, data.check(url)))
+                                 ds.load_seconds, data.check(url), ds.statistics_seconds))
     captured = pgbench.capture_cycle(url, account_public_id=ds.pgbench_accounts[-1],
                                      app_key=ds.app_key, app_token=ds.app_token)
     outcome.cycle_statements = len(captured)
@@ -290,7 +290,7 @@ def _growth(options, report, outcome, name, workdir, load) -> None:
                    seed=options.seed, customers=options.connections)
     database = _database_label(version, ds.invoices)
     report.loads.append(LoadInfo(f"PostgreSQL {version} (growth)", ds.accounts, ds.invoices, ds.load_rows,
-                                 ds.load_seconds, data.check(url)))
+                                 ds.load_seconds, data.check(url), ds.statistics_seconds))
     server = Server(url, workers=options.workers, data_dir=workdir / "pg-small", log_path=workdir / "server-small.log")
     rows = []
     with server:
@@ -340,7 +340,8 @@ def _sqlite(options, report, outcome, workdir, load) -> None:
     ds = data.fill(url, "sqlite", accounts=options.sqlite_accounts, invoices=options.sqlite_invoices,
                    seed=options.seed, customers=options.connections)
     database = _database_label(version, ds.invoices)
-    report.loads.append(LoadInfo(version, ds.accounts, ds.invoices, ds.load_rows, ds.load_seconds, data.check(url)))
+    report.loads.append(LoadInfo(version, ds.accounts, ds.invoices, ds.load_rows, ds.load_seconds,
+                                 data.check(url), ds.statistics_seconds))
     server = Server(url, workers=options.workers, data_dir=workdir / "sqlite", log_path=workdir / "server-sqlite.log")
     with server:
         _warm(server, ds, options, workdir)

@@ -104,7 +104,7 @@ def hot_account(server: Server, ds: Dataset, load: Load, database: str) -> tuple
     holds = live - before
     check = HotCheck(
         accepted=result.ok, holds_in_db=holds, held_cents=held, expected_cents=live,
-        mismatches=data.check(ds.url),
+        mismatches=data.check(ds.url, store_id=ds.store_id, account=ds.hot_account),
     )
     row = Row.from_load("hot account", "pre-authorize 0.01 on one account from every connection",
                         database, result, unit="holds/s")

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,12 @@ class LoadResult:
     broken_cycles: int = 0
     connections: int = 0
     command: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+
+    @property
+    def cores_used(self) -> float:
+        """wrk's own CPU use, in cores, over the run."""
+        return self.cpu_s / self.duration_s if self.duration_s else 0.0
 
     @property
     def rate(self) -> float:
@@ -99,14 +106,12 @@ def run(
         command += ["-H", f"{name}: {value}"]
     command += [base_url, "--", *args]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=duration_s + timeout_s + 60
-        )
+        stdout, stderr, returncode, cpu_s = _run_measured(command, duration_s + timeout_s + 60)
     finally:
         os.unlink(script_path)
-    if completed.returncode != 0:
-        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    raw = parse(completed.stdout)
+    if returncode != 0:
+        raise RuntimeError(f"wrk failed ({returncode}): {stderr[-2000:]}")
+    raw = parse(stdout)
     return LoadResult(
         requests=raw["requests"],
         duration_s=raw["duration_us"] / 1e6,
@@ -127,4 +132,27 @@ def run(
         broken_cycles=raw["broken_cycles"],
         connections=connections,
         command=[part if "AppToken" not in part else "X-VTEX-API-AppToken: …" for part in command],
+        cpu_s=cpu_s,
     )
+
+
+def _run_measured(command: list[str], timeout_s: float) -> tuple[str, str, int, float]:
+    """Runs the command; also returns the CPU seconds (user + system) it used, which shows
+    whether the load generator could be the bottleneck."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                process.returncode, usage.ru_utime + usage.ru_stime)

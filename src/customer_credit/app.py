@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from customer_credit import __version__, bench_routes
 from customer_credit.accounts.routes import router as accounts_router
-from customer_credit.api.errors import error_response, install_error_handlers
+from customer_credit.api.errors import document_error_shape, error_response, install_error_handlers
 from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from customer_credit.api.ratelimit import RateLimiter
 from customer_credit.api.wire import JsonResponse
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     bench_routes.install(app)
     install_error_handlers(app)
+    document_error_shape(app)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_request: Request, error: IntegrityError):

@@ -321,6 +321,7 @@ def demo(
         f"{report.invoices:,} invoices ({statuses}; {report.overdue:,} overdue, "
         f"{report.postponed:,} postponed, {report.partly_paid:,} partly paid), "
         f"{report.statements:,} ledger entries in {report.seconds:.1f} s "
+        f"(statistics {report.statistics_seconds:.1f} s) "
         f"({report.rows() / max(report.seconds, 1e-9):,.0f} rows/s) on {database.read_engine.dialect.name}"
     )
     if verify:
@@ -557,15 +558,14 @@ def reminders_log(
 
     try:
         with _database().read() as session:
-            rows = reminder_log(session, get_store(session, store).id, limit=limit)
+            for reminder, invoice_id in reminder_log(session, get_store(session, store).id, limit=limit):
+                typer.echo(
+                    f"{reminder.scheduled_at:%Y-%m-%dT%H:%M}Z\t{invoice_id}\t{reminder.kind} {reminder.days}\t"
+                    f"{reminder.status}\tattempts={reminder.attempts}\t{', '.join(reminder.recipients or [])}\t"
+                    f"{reminder.last_error or ''}"
+                )
     except DomainError as error:
         _fail(error)
-    for reminder, invoice_id in rows:
-        typer.echo(
-            f"{reminder.scheduled_at:%Y-%m-%dT%H:%M}Z\t{invoice_id}\t{reminder.kind} {reminder.days}\t"
-            f"{reminder.status}\tattempts={reminder.attempts}\t{', '.join(reminder.recipients or [])}\t"
-            f"{reminder.last_error or ''}"
-        )
 
 
 @webhooks_app.command("create")

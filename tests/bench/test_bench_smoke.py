@@ -155,3 +155,11 @@ def test_report_has_a_table_per_scenario(smoke):
         assert heading in text, heading
     assert "pgbench" in text and "bare endpoint" in text
     assert outcome.report.machine["cores"].isdigit()
+
+
+def test_search_plans_are_written_beside_the_report(smoke):
+    options, _outcome = smoke
+    plans = (options.out.parent / "plans.md").read_text()
+    for name in SEARCHES:
+        assert f"### {name}" in plans, name
+    assert "Execution Time" in plans and "Scan" in plans

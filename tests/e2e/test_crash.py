@@ -366,10 +366,6 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
             requests=len(load.sent),
             answered_2xx=sum(1 for request in load.sent if request.answer is not None and request.answer.ok),
             in_flight=sum(1 for request in load.sent if request.in_flight_once),
-            in_flight_applied=sum(
-                1 for request in load.sent if request.in_flight_once and request.answer is not None
-                and request.answer.ok
-            ),
             resent=resent,
             per_op=dict(Counter(request.op for request in load.sent)),
             problems=problems,

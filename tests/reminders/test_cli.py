@@ -64,6 +64,8 @@ def test_a_reminder_lands_as_an_eml_file_when_the_clock_moves(api, store, run_cl
     assert "$123.45" in message.get_body(preferencelist=("plain",)).get_content()
     assert "$123.45" in message.get_body(preferencelist=("html",)).get_content()
     assert "sent" in run_cli("reminders", "preview", "--date", send_day.isoformat(), "--store", store.name)
+    log = run_cli("reminders", "log", "--store", store.name)
+    assert invoice["id"] in log and "prior 3\tsent\tattempts=1" in log
     # Once: running again writes nothing new.
     run_cli("worker", "--once", "--now", (send_at + timedelta(hours=1)).isoformat())
     assert len([p for p in (tmp_path / "outbox").glob("*.eml") if invoice["friendlyId"] in p.name]) == 1

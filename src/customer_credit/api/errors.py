@@ -78,3 +78,48 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected_error(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "InternalError", "an unexpected error happened; it is logged")
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {}},
+            },
+        }
+    },
+}
+
+
+def document_error_shape(app: FastAPI) -> None:
+    """FastAPI documents a 422 with its own validation body on every operation that takes input;
+    this service answers malformed input with a 400 in the error shape (see the handler above),
+    so the served OpenAPI says that instead."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.get("responses") if isinstance(operation, dict) else None
+                if responses is not None and responses.pop("422", None) is not None:
+                    responses["400"] = {
+                        "description": "Malformed input; `details` names each bad field",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        components["Error"] = ERROR_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -51,7 +51,7 @@ class _Replay:
     """Where the account's limit (cents) and tolerance (ten-thousandths) stand after the
     entries seen so far."""
 
-    def __init__(self, account: Account, found: list[Mismatch]):
+    def __init__(self, account, found: list[Mismatch]):
         self.account = account
         self.limit = account.initial_credit_limit_cents
         self.tolerance = account.initial_tolerance_units
@@ -62,7 +62,7 @@ class _Replay:
             Mismatch(self.account.id, self.account.public_id, field, stored, recomputed, unit)
         )
 
-    def entry(self, entry: Statement) -> None:
+    def entry(self, entry) -> None:
         meta = entry.meta if isinstance(entry.meta, dict) else {}
         label = f"Credit entry #{entry.id}"
         try:
@@ -113,24 +113,30 @@ def credit_mismatches(
 ) -> list[Mismatch]:
     """Replays every account's Credit entries (oldest first) and returns where they disagree
     with domain.md's formulas or with the account's current limit and tolerance."""
-    accounts = select(Account).order_by(Account.id)
+    accounts = select(
+        Account.id,
+        Account.public_id,
+        Account.credit_limit_cents,
+        Account.tolerance_units,
+        Account.initial_credit_limit_cents,
+        Account.initial_tolerance_units,
+    ).order_by(Account.id)
     entries = (
-        select(Statement)
-        .join(Account, Account.id == Statement.account_id)
+        select(Statement.id, Statement.account_id, Statement.value_cents, Statement.meta)
         .where(Statement.origin == CREDIT)
         .order_by(Statement.account_id, Statement.id)
     )
     if store_id is not None:
         accounts = accounts.where(Account.store_id == store_id)
-        entries = entries.where(Account.store_id == store_id)
+        entries = entries.where(Statement.store_id == store_id)
     if account_id is not None:
         accounts = accounts.where(Account.id == account_id)
         entries = entries.where(Statement.account_id == account_id)
-    by_account: dict[int, list[Statement]] = {}
-    for entry in session.scalars(entries):
+    by_account: dict[int, list] = {}
+    for entry in session.execute(entries):
         by_account.setdefault(entry.account_id, []).append(entry)
     found: list[Mismatch] = []
-    for account in session.scalars(accounts):
+    for account in session.execute(accounts):
         replay = _Replay(account, found)
         for entry in by_account.get(account.id, []):
             replay.entry(entry)
