@@ -207,6 +207,18 @@ def _searches(db: Database, store_id: int, rng: random.Random, pairs: list[tuple
     }
 
 
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving this database now (none for SQLite)."""
+    if url.startswith("sqlite"):
+        return []
+    name = url.rsplit("/", 1)[-1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        rows = admin.execute(
+            "select pid from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", (name,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def check(url: str, *, store_id: int | None = None, account: str | None = None) -> int:
     """`customer-credit check`'s count of mismatches: the whole database, or one open account."""
     from customer_credit.ledger.service import recompute_mismatches

@@ -1,121 +1,246 @@
-"""The purchase cycle's reference: pgbench running, per cycle, the SQL statements the service
-runs for it (same tables, same rows touched, same locks, same transactions), with nothing of
-Python in between. `capture_cycle` records what the service really runs, so the script can be
-checked against it (tests/bench/test_bench_smoke.py does)."""
+"""The purchase cycle's reference: pgbench running, per cycle, exactly the SQL the service runs
+for it, with nothing of Python in between.
 
+`capture_cycle` runs one steady cycle through the app in this process and records every
+statement with its parameters and the transactions around them. `cycle_script` turns that
+record into a pgbench script: the same statements, in the same order and transactions, with
+the values that differ from one cycle to the next (the account, the new transaction and its
+invoices, ids that must stay unique, timestamps) replaced by pgbench variables or SQL
+expressions. So the reference follows the service whenever its SQL changes."""
+
+import json
 import re
 import statistics
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
-from bench.data import CYCLE_VALUE, libpq_url
+from bench.data import CYCLE_VALUE, backend_pids, libpq_url
+from bench.server import cpu_seconds
 
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
-VALUE_CENTS = int(CYCLE_VALUE) * 100
-INSTALLMENT_CENTS = VALUE_CENTS // 3
-
-_ACCOUNT_COLUMNS = (
-    "id, store_id, public_id, document, document_type, email, description, credit_limit_cents, "
-    "tolerance_units, initial_credit_limit_cents, initial_tolerance_units, balance_cents, "
-    "pre_authorized_cents, status, created_at, updated_at, closed_at"
-)
-_INVOICE_COLUMNS = (
-    "invoices.id, invoices.store_id, invoices.account_id, invoices.transaction_id, "
-    "invoices.public_id, invoices.friendly_id, invoices.installment, invoices.number_of_installments, "
-    "invoices.order_id, invoices.value_cents, invoices.paid_cents, invoices.status, "
-    "invoices.observation, invoices.payment_link, invoices.postponement_count, invoices.due_at, "
-    "invoices.original_due_at, invoices.created_at, invoices.updated_at, invoices.resolved_at"
-)
-_EVENT = (
-    "INSERT INTO events (public_id, store_id, account_id, type, occurred_at, body, seq) "
-    "VALUES ('evt_' || md5(random()::text), :store_id, :account_id, '{type}', now(), "
-    "'{{\"data\": \"' || repeat('x', {size}) || '\"}}', NULL);"
-)
-_ENTRY = (
-    "INSERT INTO statements (store_id, account_id, origin, value_cents, done_by, metadata, "
-    "external_id, created_at) VALUES (:store_id, :account_id, '{origin}', {value}, 'bench@example.com', "
-    "('{{\"transactionId\": \"' || :tx_public || '\", \"installment\": 1}}')::json, NULL, now());"
-)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
+_RETURNING_ID = re.compile(r"RETURNING transactions\.id\b.*$", re.IGNORECASE)
 
 
-def _lock_account_by_public_id() -> str:
-    return (
-        f"SELECT {_ACCOUNT_COLUMNS.replace('id, store_id', 'id AS account_id, store_id', 1)} FROM accounts "
-        "WHERE store_id = :store_id AND public_id = (:document)::text || '_CPF' AND status = 'Open' "
-        "FOR UPDATE \\gset"
-    )
+@dataclass
+class Statement:
+    sql: str
+    parameters: dict
+    at: datetime  # naive UTC, when it was sent
 
 
-def _store_config() -> str:
-    return "SELECT * FROM store_configs WHERE store_id = :store_id;"
+@dataclass
+class Capture:
+    """One steady purchase cycle as the service ran it."""
+
+    steps: list[Statement | str] = field(default_factory=list)  # a Statement, or BEGIN/COMMIT/ROLLBACK
+    store_id: int = 0
+    account_id: int = 0
+    account_public_id: str = ""
+    transaction_id: int = 0
+    transaction_public_id: str = ""
+    friendly_prefix: str = ""
+    invoice_ids: dict[int, str] = field(default_factory=dict)  # pk → public id
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [step for step in self.steps if isinstance(step, Statement)]
 
 
-def cycle_script() -> str:
-    """One cycle: pre-authorize, settle in 3 installments, pay the 3 invoices. The app key is
-    authenticated from the server's short-lived cache (auth.service.key_cache), so a steady
-    cycle reads no api_keys row."""
-    lines = ["\\set document :document_base + :client_id"]
-    # POST /accounts/{id}/transactions
-    lines += [
-        "BEGIN;",
-        _lock_account_by_public_id(),
-        _store_config(),
-        f"UPDATE accounts SET pre_authorized_cents = pre_authorized_cents + {VALUE_CENTS}, "
-        "updated_at = now() WHERE id = :account_id;",
-        "INSERT INTO transactions (store_id, account_id, public_id, order_id, settle, installments, "
-        "hold_cents, original_hold_cents, settled_cents, refunded_cents, refund_excess_cents, "
-        "friendly_prefix, status, expires_at, created_at, updated_at, settled_at) VALUES (:store_id, "
-        f":account_id, upper(md5(random()::text)), NULL, true, 3, {VALUE_CENTS}, {VALUE_CENTS}, 0, 0, 0, "
-        "NULL, 'Authorized', NULL, now(), now(), NULL) RETURNING id AS tx_id, public_id AS tx_public \\gset",
-        _EVENT.format(type="transaction.authorized", size=1000),
-        "COMMIT;",
-    ]
-    # PUT /accounts/{id}/transactions/{tx}/settlement
-    lines += [
-        "BEGIN;",
-        _lock_account_by_public_id(),
-        "SELECT * FROM transactions WHERE store_id = :store_id AND public_id = :tx_public FOR UPDATE;",
-        _store_config(),
-        f"UPDATE accounts SET balance_cents = balance_cents - {VALUE_CENTS}, "
-        f"pre_authorized_cents = pre_authorized_cents - {VALUE_CENTS}, updated_at = now() "
-        "WHERE id = :account_id;",
-        _EVENT.format(type="transaction.settled", size=580),
-        _ENTRY.format(origin="Invoice", value=-VALUE_CENTS),
-        f"UPDATE transactions SET hold_cents = 0, settled_cents = {VALUE_CENTS}, "
-        "friendly_prefix = substr(md5(random()::text), 1, 8), status = 'Settled', updated_at = now(), "
-        "settled_at = now() WHERE id = :tx_id;",
-        "SELECT coalesce(max(installment), 0) FROM invoices WHERE transaction_id = :tx_id;",
-        "INSERT INTO events (public_id, store_id, account_id, type, occurred_at, body, seq) "
-        "SELECT 'evt_' || md5(random()::text), :store_id, :account_id, 'invoice.created', now(), "
-        "'{\"data\": \"' || repeat('x', 750) || '\"}', NULL FROM generate_series(1, 3);",
-        "INSERT INTO invoices (store_id, account_id, transaction_id, public_id, friendly_id, installment, "
-        "number_of_installments, order_id, value_cents, paid_cents, status, observation, payment_link, "
-        "postponement_count, due_at, original_due_at, created_at, updated_at, resolved_at) "
-        "SELECT :store_id, :account_id, :tx_id, :tx_public || '-0' || k, substr(md5(:tx_public), 1, 8) || '-' || k, "
-        f"k, 3, '', {INSTALLMENT_CENTS}, 0, 'Opened', NULL, NULL, 0, now() + k * interval '30 days', "
-        "now() + k * interval '30 days', now(), now(), NULL FROM generate_series(1, 3) AS k RETURNING id;",
-        "COMMIT;",
-    ]
-    # POST /accounts/{id}/invoices/{tx}-0k/payments, k = 1..3
-    for installment in (1, 2, 3):
-        lines += [
-            "BEGIN;",
-            f"SELECT {_INVOICE_COLUMNS}, accounts.public_id AS owner FROM invoices JOIN accounts ON "
-            "accounts.id = invoices.account_id WHERE invoices.store_id = :store_id AND "
-            f"invoices.public_id = :tx_public || '-0{installment}' \\gset inv_",
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = :account_id FOR UPDATE;",
-            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE invoices.id = :inv_id FOR UPDATE;",
-            f"UPDATE accounts SET balance_cents = balance_cents + {INSTALLMENT_CENTS}, updated_at = now() "
-            "WHERE id = :account_id;",
-            _EVENT.format(type="invoice.paid", size=1000),
-            f"UPDATE invoices SET paid_cents = {INSTALLMENT_CENTS}, status = 'Paid', updated_at = now(), "
-            "resolved_at = now() WHERE id = :inv_id;",
-            _ENTRY.format(origin="Payment", value=INSTALLMENT_CENTS),
-            _store_config(),
-            "COMMIT;",
+def capture_cycle(url: str, *, account_public_id: str, app_key: str, app_token: str) -> Capture:
+    """Runs two purchase cycles through the app (the first warms every cache) and records the
+    second one."""
+    from sqlalchemy import event, text
+    from starlette.testclient import TestClient
+
+    from customer_credit.app import create_app
+    from customer_credit.db.engine import Database
+    from customer_credit.settings import Settings
+
+    settings = Settings(database_url=url, secret_key="capture-" + "x" * 40, log_level="WARNING")
+    database = Database(settings)
+    capture = Capture(account_public_id=account_public_id)
+    recording = False
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany):
+        if recording:
+            params = parameters if isinstance(parameters, dict) else {}
+            capture.steps.append(Statement(" ".join(statement.split()), dict(params), _utcnow()))
+
+    def control(word):
+        def listener(_conn):
+            if recording:
+                capture.steps.append(word)
+        return listener
+
+    for engine in {database.read_engine, database.write_engine}:
+        event.listen(engine, "before_cursor_execute", record)
+        for word in CONTROL:
+            event.listen(engine, word.lower(), control(word))
+    headers = {"X-VTEX-API-AppKey": app_key, "X-VTEX-API-AppToken": app_token}
+    base = f"/api/creditcontrol/accounts/{account_public_id}"
+    amount = int(CYCLE_VALUE)
+
+    def one_cycle(client) -> str:
+        held = client.post(f"{base}/transactions", headers=headers,
+                           json={"value": amount, "settle": True, "installments": 3})
+        held.raise_for_status()
+        transaction = held.json()["id"]
+        client.put(f"{base}/transactions/{transaction}/settlement", headers=headers,
+                   json={"value": amount}).raise_for_status()
+        for installment in (1, 2, 3):
+            client.post(f"{base}/invoices/{transaction}-0{installment}/payments",
+                        headers=headers).raise_for_status()
+        return transaction
+
+    try:
+        with TestClient(create_app(settings, database)) as client:
+            one_cycle(client)
+            recording = True
+            capture.transaction_public_id = one_cycle(client)
+            recording = False
+        with database.read() as session:
+            capture.store_id, capture.account_id = session.execute(
+                text("select store_id, id from accounts where public_id = :p and status = 'Open'"),
+                {"p": account_public_id},
+            ).one()
+            capture.transaction_id, capture.friendly_prefix = session.execute(
+                text("select id, friendly_prefix from transactions where store_id = :s and public_id = :p"),
+                {"s": capture.store_id, "p": capture.transaction_public_id},
+            ).one()
+            capture.invoice_ids = dict(session.execute(
+                text("select id, public_id from invoices where transaction_id = :t"),
+                {"t": capture.transaction_id},
+            ).all())
+    finally:
+        database.dispose()
+    return capture
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _quote(text: str) -> str:
+    """A SQL literal. pgbench -M prepared turns every `:name` into a parameter, even inside a
+    string, so colons are spelled chr(58)."""
+    pieces = ["'" + piece.replace("'", "''") + "'" for piece in text.split(":")]
+    return pieces[0] if len(pieces) == 1 else "(" + " || chr(58) || ".join(pieces) + ")"
+
+
+class _Translator:
+    """Turns captured statements into pgbench SQL for any client and any cycle."""
+
+    def __init__(self, capture: Capture):
+        self.capture = capture
+        # Strings inside which these values are replaced, longest first.
+        self.tokens = [
+            (capture.transaction_public_id, ":t_public"),
+            (capture.account_public_id, "(:document)::text || '_CPF'"),
+            # Unique per store like the service's random one: from the new transaction's pk.
+            (capture.friendly_prefix, "('P' || lpad(to_hex((:t_id)::int), 7, '0'))"),
         ]
+        self.tokens = [(value, expression) for value, expression in self.tokens if value]
+        self.tokens.sort(key=lambda pair: -len(pair[0]))
+        self.invoice_pks = set(capture.invoice_ids)
+
+    def string(self, value: str) -> str:
+        """A SQL expression for a captured string, with the per-cycle parts made variable."""
+        parts: list[str] = []
+        remaining = value
+        pattern = re.compile(
+            "|".join([re.escape(token) for token, _ in self.tokens] + [_EVENT_ID.pattern])
+        )
+        position = 0
+        for match in pattern.finditer(remaining):
+            if match.start() > position:
+                parts.append(_quote(remaining[position:match.start()]))
+            found = match.group(0)
+            if _EVENT_ID.fullmatch(found):
+                parts.append("('evt_' || md5(random()::text || clock_timestamp()::text))")
+            else:
+                parts.append(next(expression for token, expression in self.tokens if token == found))
+            position = match.end()
+        if position < len(remaining):
+            parts.append(_quote(remaining[position:]))
+        if not parts:
+            return "''"
+        return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
+
+    def value(self, name: str, value, at: datetime) -> str:
+        capture = self.capture
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            lowered = name.lower()
+            if "store_id" in lowered and value == capture.store_id:
+                return "(:store_id)"
+            if re.search(r"installment|_cents|postponement_count|coalesce", lowered):
+                return str(value)
+            if value == capture.account_id:
+                return "(:a_id)"
+            if value == capture.transaction_id:
+                return "(:t_id)"
+            if value in self.invoice_pks:
+                return "(:i_id)"
+            return str(value)
+        if isinstance(value, (float, Decimal)):
+            return str(value)
+        if isinstance(value, datetime):
+            days = round((value - at).total_seconds() / 86400)
+            now = "(now() AT TIME ZONE 'UTC')"
+            return now if days == 0 else f"({now} + interval '{days} days')"
+        if hasattr(value, "obj") and type(value).__name__ in ("Json", "Jsonb"):
+            # psycopg's JSON wrapper (SQLAlchemy's JSON columns bind it).
+            return self.string(json.dumps(value.obj, default=str))
+        if isinstance(value, (bytes, bytearray)):
+            return "'\\x" + bytes(value).hex() + "'::bytea"
+        return self.string(str(value))
+
+    def statement(self, statement: Statement) -> str:
+        sql = statement.sql
+        upper = sql.upper()
+        gset = ""
+        if upper.startswith("INSERT INTO TRANSACTIONS"):
+            # The new transaction's id and public id, as the service makes them: random.
+            sql = _RETURNING_ID.sub("RETURNING transactions.id AS id, transactions.public_id AS public", sql)
+            gset = " \\gset t_"
+            statement = Statement(sql, {
+                name: ("\0new-transaction-id" if value == self.capture.transaction_public_id else value)
+                for name, value in statement.parameters.items()
+            }, statement.at)
+        elif upper.startswith("SELECT") and " FROM ACCOUNTS" in upper and ".PUBLIC_ID =" in upper:
+            gset = " \\gset a_"
+        elif upper.startswith("SELECT") and " FROM INVOICES JOIN ACCOUNTS" in upper and "INVOICES.PUBLIC_ID =" in upper:
+            gset = " \\gset i_"
+
+        def substitute(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in statement.parameters:
+                raise ValueError(f"no value captured for %({name})s in: {sql[:200]}")
+            value = statement.parameters[name]
+            if value == "\0new-transaction-id":
+                return "upper(md5(random()::text || clock_timestamp()::text))"
+            return self.value(name, value, statement.at)
+
+        translated = _PLACEHOLDER.sub(substitute, sql)
+        return translated + (gset if gset else ";")
+
+
+def cycle_script(capture: Capture) -> str:
+    """The pgbench script of one cycle (see the module's docstring)."""
+    translator = _Translator(capture)
+    lines = ["\\set document :document_base + :client_id"]
+    for step in capture.steps:
+        lines.append(f"{step};" if isinstance(step, str) else translator.statement(step))
     return "\n".join(lines) + "\n"
 
 
@@ -141,21 +266,28 @@ class PgbenchResult:
     p95_ms: float
     p99_ms: float
     command: list[str]
+    database_cpu_s: float = 0.0
+    script: str = ""
 
 
-def run(url: str, *, store_id: int, document_base: str, clients: int, duration_s: float,
+def run(url: str, script: str, *, store_id: int, document_base: str, clients: int, duration_s: float,
         threads: int = 2) -> PgbenchResult:
     """pgbench with the cycle script, one client per account (document_base + client_id)."""
     workdir = Path(tempfile.mkdtemp(prefix="cc-pgbench-"))
-    script = workdir / "cycle.sql"
-    script.write_text(cycle_script())
+    script_path = workdir / "cycle.sql"
+    script_path.write_text(script)
     command = [
         "pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients)),
-        "-T", str(max(1, round(duration_s))), "-f", str(script), "-l", "--log-prefix", str(workdir / "log"),
-        "-D", f"store_id={store_id}", "-D", f"document_base={document_base}",
+        "-T", str(max(1, round(duration_s))), "-f", str(script_path), "-l", "--log-prefix",
+        str(workdir / "log"), "-D", f"store_id={store_id}", "-D", f"document_base={document_base}",
         libpq_url(url),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 120)
+    sampler = _BackendSampler(url)
+    sampler.start()
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 120)
+    finally:
+        sampler.stop()
     if completed.returncode != 0:
         raise RuntimeError(f"pgbench failed: {completed.stderr[-3000:]}")
     latencies_us = []
@@ -183,7 +315,35 @@ def run(url: str, *, store_id: int, document_base: str, clients: int, duration_s
         p95_ms=_percentile(latencies_us, 95) / 1000,
         p99_ms=_percentile(latencies_us, 99) / 1000,
         command=command,
+        database_cpu_s=sampler.cpu_s,
+        script=script,
     )
+
+
+class _BackendSampler(threading.Thread):
+    """Follows the CPU time of pgbench's backends while it runs (they are gone afterwards)."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.seen: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            for pid in backend_pids(self.url):
+                used = cpu_seconds([pid])
+                if used:
+                    self.seen[pid] = max(self.seen.get(pid, 0.0), used)
+            self._done.wait(0.2)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.seen.values())
 
 
 def _percentile(values: list[int], percent: float) -> float:
@@ -193,46 +353,3 @@ def _percentile(values: list[int], percent: float) -> float:
         return float(values[0])
     return statistics.quantiles(values, n=100, method="inclusive")[int(percent) - 1]
 
-
-def capture_cycle(url: str, *, account_public_id: str, app_key: str, app_token: str) -> list[str]:
-    """Runs one purchase cycle through the app in this process and returns every SQL statement
-    the service sent (transaction control left out)."""
-    from sqlalchemy import event
-    from starlette.testclient import TestClient
-
-    from customer_credit.app import create_app
-    from customer_credit.db.engine import Database
-    from customer_credit.settings import Settings
-
-    settings = Settings(database_url=url, secret_key="capture-" + "x" * 40, log_level="WARNING")
-    database = Database(settings)
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(" ".join(statement.split()))
-
-    for engine in {database.read_engine, database.write_engine}:
-        event.listen(engine, "before_cursor_execute", record)
-    headers = {"X-VTEX-API-AppKey": app_key, "X-VTEX-API-AppToken": app_token}
-    base = f"/api/creditcontrol/accounts/{account_public_id}"
-    amount = int(CYCLE_VALUE)
-
-    def one_cycle(client) -> None:
-        held = client.post(f"{base}/transactions", headers=headers,
-                           json={"value": amount, "settle": True, "installments": 3})
-        held.raise_for_status()
-        transaction = held.json()["id"]
-        client.put(f"{base}/transactions/{transaction}/settlement", headers=headers,
-                   json={"value": amount}).raise_for_status()
-        for installment in (1, 2, 3):
-            client.post(f"{base}/invoices/{transaction}-0{installment}/payments",
-                        headers=headers).raise_for_status()
-
-    try:
-        with TestClient(create_app(settings, database)) as client:
-            one_cycle(client)  # warms every cache first: the second cycle is the steady one
-            statements.clear()
-            one_cycle(client)
-    finally:
-        database.dispose()
-    return [s for s in statements if s.upper().rstrip(";") not in CONTROL]

@@ -52,6 +52,10 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def _cpu(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} ms"
+
+
 def _cores(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} cores"
 
@@ -63,15 +67,16 @@ def _met(value: bool | None) -> str:
 def rows_table(rows: list[Row]) -> list[str]:
     lines = [
         "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors | ratio to reference "
-        "| load generator CPU |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| server CPU / request | database CPU / request | load generator CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         reference = f"{_ratio(row.ratio)} ({row.reference})" if row.ratio is not None else "—"
         lines.append(
             f"| {row.label} | {row.database} | {row.connections} | {row.requests:,} | "
             f"{_rate(row.throughput)} {row.unit} | {_ms(row.p50_ms)} | {_ms(row.p95_ms)} | "
-            f"{_ms(row.p99_ms)} | {row.errors:,} | {reference} | {_cores(row.generator_cores)} |"
+            f"{_ms(row.p99_ms)} | {row.errors:,} | {reference} | {_cpu(row.server_cpu_ms)} | "
+            f"{_cpu(row.database_cpu_ms)} | {_cores(row.generator_cores)} |"
         )
     notes = [f"- {row.label}: {note}" for row in rows for note in row.notes]
     return lines + ([""] + notes if notes else [])

@@ -22,6 +22,10 @@ class Row:
     reference: str = ""
     ratio: float | None = None
     generator_cores: float | None = None
+    # CPU time per request (per cycle for pgbench), from /proc: the server's workers and the
+    # database's backends. Unlike throughput, these hardly move when the machine is busy.
+    server_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @classmethod

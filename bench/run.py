@@ -158,8 +158,9 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
                                  ds.load_seconds, data.check(url), ds.statistics_seconds))
     captured = pgbench.capture_cycle(url, account_public_id=ds.pgbench_accounts[-1],
                                      app_key=ds.app_key, app_token=ds.app_token)
-    outcome.cycle_statements = len(captured)
-    outcome.pgbench_statements = pgbench.statement_count(pgbench.cycle_script())
+    script = pgbench.cycle_script(captured)
+    outcome.cycle_statements = len(captured.statements)
+    outcome.pgbench_statements = pgbench.statement_count(script)
     server = Server(url, workers=options.workers, data_dir=workdir / "pg", log_path=workdir / "server-pg.log")
     with server:
         _warm(server, ds, options, workdir)
@@ -215,7 +216,7 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
         _rss(server, outcome, "end", "after the whole PostgreSQL benchmark")
     report.checks.append(("PostgreSQL, after the demo load", report.loads[-1].mismatches_after_load))
     report.checks.append(("PostgreSQL, after the benchmarks", data.check(url)))
-    result = pgbench.run(url, store_id=ds.store_id, document_base=data.pgbench_document("72", 0),
+    result = pgbench.run(url, script, store_id=ds.store_id, document_base=data.pgbench_document("72", 0),
                          clients=len(ds.pgbench_accounts), duration_s=options.duration_s)
     outcome.pgbench_result = result
     reference = Row(
@@ -223,6 +224,7 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
         connections=result.clients, duration_s=result.duration_s, requests=result.cycles,
         throughput=result.cycles_per_s, unit="cycles/s", p50_ms=result.p50_ms, p95_ms=result.p95_ms,
         p99_ms=result.p99_ms, errors=result.failed,
+        database_cpu_ms=result.database_cpu_s * 1000 / max(result.cycles, 1),
     )
     reference.notes.append("latency is per cycle (5 requests' statements)")
     cycle.reference, cycle.ratio = "pgbench", cycle.throughput / max(result.cycles_per_s, 1e-9)
@@ -231,12 +233,14 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
         "Purchase cycle (PostgreSQL)",
         f"{len(ds.cycle_accounts)} customers at once, each on its own account: pre-authorize 30.00 in 3 "
         "installments, settle, pay the 3 invoices, again. The reference is pgbench running the "
-        f"statements the service runs for a cycle ({outcome.pgbench_statements} per cycle in the script, "
-        f"{outcome.cycle_statements} captured from the service in this run), {result.clients} clients on "
-        f"their own accounts. Machine: {report.machine['cores']} cores, {report.machine['memory']}; "
-        f"database: {database}.",
+        f"statements the service ran for one cycle, captured in this run ({outcome.cycle_statements} "
+        f"statements in {script.count('BEGIN;')} transactions; the script: "
+        "[pgbench-cycle.sql](pgbench-cycle.sql)), with the per-cycle values as variables, "
+        f"{result.clients} clients on their own accounts, `-M prepared`. Machine: "
+        f"{report.machine['cores']} cores, {report.machine['memory']}; database: {database}.",
     )
     section.rows += [reference, cycle]
+    (options.out.parent / "pgbench-cycle.sql").write_text(script)
     report.checks.append(("PostgreSQL, after pgbench", data.check(url)))
 
 

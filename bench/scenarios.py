@@ -9,7 +9,7 @@ from sqlalchemy import text
 from bench import data, wrk
 from bench.data import Dataset
 from bench.results import Row
-from bench.server import Server
+from bench.server import Server, cpu_seconds
 from customer_credit.bench_routes import PATH as CONSTANT_PATH
 
 REQUESTS_PER_CYCLE = 5  # pre-authorization, settlement, three payments
@@ -27,32 +27,62 @@ def _threads(connections: int) -> int:
     return max(1, min(2, connections))
 
 
+@dataclass
+class Measured:
+    load: wrk.LoadResult
+    server_cpu_s: float
+    database_cpu_s: float
+
+    def attach(self, row: Row) -> Row:
+        requests = max(self.load.requests, 1)
+        row.server_cpu_ms = self.server_cpu_s * 1000 / requests
+        row.database_cpu_ms = self.database_cpu_s * 1000 / requests if self.database_cpu_s else None
+        return row
+
+
+def _drive(server: Server, ds: Dataset, scenario: str, args: list[str], *, connections: int,
+           threads: int, duration_s: float, headers: dict | None) -> Measured:
+    """One wrk run, with the CPU the server's workers and the database's backends spent on it."""
+    workers = server.worker_pids()
+    backends = set(data.backend_pids(ds.url))
+    server_before, database_before = cpu_seconds(workers), cpu_seconds(backends)
+    load = wrk.run(server.base_url, scenario, args, connections=connections, threads=threads,
+                   duration_s=duration_s, headers=headers)
+    server_after = cpu_seconds(workers)
+    # Backends opened during the run count whole: they were born in it.
+    database_after = cpu_seconds(backends | set(data.backend_pids(ds.url)))
+    return Measured(load, server_after - server_before, database_after - database_before)
+
+
 def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:
-    result = wrk.run(server.base_url, "constant", [CONSTANT_PATH], connections=load.connections,
-                     threads=_threads(load.connections), duration_s=load.duration_s)
-    return Row.from_load("reference", "bare endpoint, constant JSON (`GET /bench/constant`)", database, result)
+    measured = _drive(server, ds, "constant", [CONSTANT_PATH], connections=load.connections,
+                      threads=_threads(load.connections), duration_s=load.duration_s, headers=None)
+    return measured.attach(Row.from_load(
+        "reference", "bare endpoint, constant JSON (`GET /bench/constant`)", database, measured.load
+    ))
 
 
 def reads(server: Server, ds: Dataset, load: Load, database: str, workdir: Path, label: str = "") -> Row:
     pairs = data.write_lines(workdir / "read-pairs.txt", (f"{a} {i}" for a, i in ds.read_pairs))
-    result = wrk.run(server.base_url, "reads", [str(pairs)], connections=load.connections,
-                     threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
-    return Row.from_load(
+    measured = _drive(server, ds, "reads", [str(pairs)], connections=load.connections,
+                      threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    return measured.attach(Row.from_load(
         "reads", label or "retrieve account / retrieve invoice / list account's invoices, ⅓ each",
-        database, result,
-    )
+        database, measured.load,
+    ))
 
 
 def purchase_cycle(server: Server, ds: Dataset, load: Load, database: str, workdir: Path) -> tuple[Row, wrk.LoadResult]:
     accounts = data.write_lines(workdir / "cycle-accounts.txt", ds.cycle_accounts)
     customers = min(load.connections, len(ds.cycle_accounts))
-    result = wrk.run(server.base_url, "cycle", [str(accounts), data.CYCLE_VALUE], connections=customers,
-                     threads=customers, duration_s=load.duration_s, headers=ds.headers)
-    row = Row.from_load(
+    measured = _drive(server, ds, "cycle", [str(accounts), data.CYCLE_VALUE], connections=customers,
+                      threads=customers, duration_s=load.duration_s, headers=ds.headers)
+    result = measured.load
+    row = measured.attach(Row.from_load(
         "purchase cycle",
         "pre-auth → settlement in 3 installments → pay 3 invoices, one customer per connection",
         database, result, unit="cycles/s", per=REQUESTS_PER_CYCLE,
-    )
+    ))
     # Completed cycles, not requests / 5: a cycle cut by the end of the run does not count.
     row.throughput = result.cycles / result.duration_s if result.duration_s else 0.0
     row.notes.append(
@@ -97,8 +127,9 @@ def _hot_state(ds: Dataset) -> tuple[int, int]:
 
 def hot_account(server: Server, ds: Dataset, load: Load, database: str) -> tuple[Row, HotCheck]:
     _held_before, before = _hot_state(ds)
-    result = wrk.run(server.base_url, "hot", [ds.hot_account], connections=load.connections,
-                     threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    measured = _drive(server, ds, "hot", [ds.hot_account], connections=load.connections,
+                      threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    result = measured.load
     time.sleep(1)  # requests still in flight when wrk stopped finish on the server
     held, live = _hot_state(ds)
     holds = live - before
@@ -106,8 +137,8 @@ def hot_account(server: Server, ds: Dataset, load: Load, database: str) -> tuple
         accepted=result.ok, holds_in_db=holds, held_cents=held, expected_cents=live,
         mismatches=data.check(ds.url, store_id=ds.store_id, account=ds.hot_account),
     )
-    row = Row.from_load("hot account", "pre-authorize 0.01 on one account from every connection",
-                        database, result, unit="holds/s")
+    row = measured.attach(Row.from_load("hot account", "pre-authorize 0.01 on one account from every connection",
+                                        database, result, unit="holds/s"))
     row.throughput = result.ok / result.duration_s if result.duration_s else 0.0
     row.notes.append(
         f"{result.ok:,} holds accepted, {holds:,} new live holds in the database, held credit "
@@ -123,7 +154,7 @@ def search(server: Server, ds: Dataset, load: Load, database: str, workdir: Path
         return None
     slug = "".join(ch if ch.isalnum() else "-" for ch in name)
     listing = data.write_lines(workdir / f"search-{slug}.txt", paths)
-    result = wrk.run(server.base_url, "search", [str(listing)], connections=load.search_connections,
-                     threads=_threads(load.search_connections), duration_s=load.search_duration_s,
-                     headers=ds.headers)
-    return Row.from_load("search", name, database, result)
+    measured = _drive(server, ds, "search", [str(listing)], connections=load.search_connections,
+                      threads=_threads(load.search_connections), duration_s=load.search_duration_s,
+                      headers=ds.headers)
+    return measured.attach(Row.from_load("search", name, database, measured.load))

@@ -4,6 +4,7 @@ Amounts travel as Decimal with 2 places and are stored as integer cents; rates (
 interest, growth) have up to 4 places and are stored as integer ten-thousandths.
 """
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -11,6 +12,9 @@ RATE_UNIT = Decimal("0.0001")
 RATE_SCALE = 10_000
 # A bound on every amount: 10^13 cents keeps sums far inside a signed 64-bit column.
 MAX_AMOUNT = Decimal("100000000000")
+
+
+_NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:NaN|Infinity|inf)", re.IGNORECASE)
 
 
 class MoneyError(ValueError):
@@ -25,7 +29,9 @@ def to_decimal(raw: object) -> Decimal:
         raw = repr(raw)
     if isinstance(raw, str):
         raw = raw.strip()
-        if not raw:
+        # Plain ASCII decimal notation only: Decimal() would also take "1_000" and other
+        # scripts' digits ("١٢" is 12), which no client means as an amount.
+        if not _NUMERAL.fullmatch(raw):
             raise MoneyError("must be a number")
     try:
         value = Decimal(raw) if not isinstance(raw, Decimal) else raw

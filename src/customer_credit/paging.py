@@ -18,10 +18,10 @@ class Window:
 def _position(name: str, raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise field_error(name, "must be a whole number") from None
+    # ASCII digits only: int() would also take "1_000", " 7 " and other scripts' digits.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise field_error(name, "must be a whole number")
+    value = int(raw)
     if value < 1 or value > MAX_POSITION:
         raise field_error(name, f"must be between 1 and {MAX_POSITION}")
     return value

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     webhook_retry_base_s: float = 5.0
     webhook_retry_max_delay_s: float = 6 * 3600.0
     webhook_retry_window_s: float = 3 * 24 * 3600.0
-    webhook_batch_size: int = 20
+    webhook_batch_size: int = 50
+    webhook_concurrency: int = 8  # POSTs in flight at once per worker
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,14 +22,14 @@ def clean_text(field: str, value: str, *, max_length: int, allow_newlines: bool 
 def clean_email(field: str, value: str) -> str:
     value = value.strip()
     clean_text(field, value, max_length=254, allow_newlines=False)
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise field_error(field, "must be an e-mail address")
     return value.lower()
 
 
 def clean_path_id(field: str, value: str, *, max_length: int) -> str:
     """Ids that become part of URLs: letters, digits, '.', '_' and '-'."""
-    if not value or len(value) > max_length or not _PATH_ID.match(value) or ".." in value:
+    if not value or len(value) > max_length or not _PATH_ID.fullmatch(value) or ".." in value:
         raise field_error(
             field, f"must be 1 to {max_length} letters, digits, '.', '_' or '-' (no '..')"
         )

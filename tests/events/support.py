@@ -40,16 +40,20 @@ def free_port() -> int:
 
 class MailBox:
     """aiosmtpd handler: keeps every accepted message; `refuse[address] = n` answers 451 to the
-    next n messages for that recipient."""
+    next n messages for that recipient, `unknown` holds addresses always answered 550."""
 
     def __init__(self):
         self.messages: list[tuple[Envelope, bytes]] = []
         self.refuse: dict[str, int] = {}
+        self.unknown: set[str] = set()  # answered 550: never deliverable
         self.refused: list[list[str]] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         with self.lock:
+            if self.unknown & set(envelope.rcpt_tos):
+                self.refused.append(list(envelope.rcpt_tos))
+                return "550 5.1.1 no such mailbox"
             for address in envelope.rcpt_tos:
                 if self.refuse.get(address, 0) > 0:
                     self.refuse[address] -= 1

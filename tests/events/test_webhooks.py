@@ -245,7 +245,7 @@ def test_a_dispatcher_killed_after_sending_sends_again_with_the_same_id(
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "200"}))
     start = utcnow()
-    real_mark = dispatcher.mark
+    real_mark = dispatcher.mark_all
     calls = []
 
     def dies_once(*args, **kwargs):
@@ -254,7 +254,7 @@ def test_a_dispatcher_killed_after_sending_sends_again_with_the_same_id(
             raise RuntimeError("worker killed before recording the outcome")
         return real_mark(*args, **kwargs)
 
-    monkeypatch.setattr(dispatcher, "mark", dies_once)
+    monkeypatch.setattr(dispatcher, "mark_all", dies_once)
     run_worker(database, start)
     assert len(receiver.accepted()) == 1
     run_worker(database, start + timedelta(minutes=2))

@@ -191,6 +191,20 @@ def test_a_refused_send_is_retried_with_backoff_and_logged(api, database, store,
     assert entry["status"] == "sent" and entry["attempts"] == 3 and entry["lastError"] is None
 
 
+def test_a_permanent_refusal_is_logged_as_failed_and_not_retried(api, database, store, mailbox):
+    setup_store(api, database, store)
+    account_id, email, _ = customer(api, holder=False)
+    purchase(api, account_id, "60")
+    (invoice,) = invoices(api, account_id)
+    moment = send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1)
+    mailbox.unknown.add(email)
+    for later in (timedelta(0), timedelta(minutes=5), timedelta(hours=3)):
+        run_worker(database, moment + later)
+    assert len([r for r in mailbox.refused if email in r]) == 1 and mailbox.to(email) == []
+    (entry,) = [e for e in api.get("/reminders").json()["data"] if e["invoiceId"] == invoice["id"]]
+    assert entry["status"] == "failed" and entry["attempts"] == 1 and "550" in entry["lastError"]
+
+
 def test_two_workers_at_once_send_each_reminder_once(api, database, store, mailbox):
     setup_store(api, database, store)
     customers = [customer(api, holder=False) for _ in range(6)]

@@ -21,6 +21,7 @@ from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
 from customer_credit.errors import field_error
 from customer_credit.paging import window
+from customer_credit.validation import clean_text
 
 router = APIRouter(prefix="/api/creditcontrol/accounts", tags=["Accounts"], route_class=DecimalRoute)
 
@@ -45,6 +46,10 @@ def search_accounts(
 ):
     page_window = window(from_, to)
     status_filter = _account_status(status)
+    if email:
+        # A filter, not an address: any text matches nothing, but not control characters or
+        # text longer than an address can be (the same rule as the invoice search filters).
+        clean_text("email", email, max_length=254, allow_newlines=False)
 
     def work(session):
         found, total = service.search_accounts(

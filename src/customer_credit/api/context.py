@@ -66,7 +66,9 @@ def authorized(resource: str) -> Callable[[Request], RequestContext]:
     def dependency(request: Request) -> RequestContext:
         app_state = request.app.state
         principal = authenticate(request)
-        app_state.rate_limiter.check(principal.name)
+        # A user token's name is an e-mail, which another store may also have: the store is
+        # part of the credential.
+        app_state.rate_limiter.check(f"{principal.store_id}:{principal.name}")
         principal.require(resource)
         return RequestContext(request=request, principal=principal, db=app_state.db)
 

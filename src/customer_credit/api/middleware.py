@@ -10,6 +10,7 @@ from customer_credit.api.wire import dumps
 access_log = logging.getLogger("customer_credit.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 METHODS_WITH_BODY = {b"POST", b"PUT", b"PATCH", b"DELETE", "POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -39,7 +40,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500}
@@ -75,11 +76,12 @@ class BodyGuardMiddleware:
         self.guarded_prefix = guarded_prefix
 
     async def __call__(self, scope, receive, send):
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in METHODS_WITH_BODY
-            or not scope["path"].startswith(self.guarded_prefix)
-        ):
+        if scope["type"] != "http" or not scope["path"].startswith(self.guarded_prefix):
+            return await self.app(scope, receive, send)
+        if _CONTROL.search(scope["path"]):
+            # No id holds a control character; PostgreSQL cannot even compare text with a NUL.
+            return await _send_error(send, 400, "InvalidPath", "the path holds a control character")
+        if scope["method"] not in METHODS_WITH_BODY:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")

@@ -17,12 +17,39 @@ def _non_finite(name: str) -> Decimal:
     return Decimal(name)
 
 
+def _refuse_lone_surrogates(document: Any) -> None:
+    """JSON may escape half a surrogate pair (`"\\ud800"`); that is no character, and neither the
+    databases nor the response encoder can store or write it."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            texts = (node,)
+        elif isinstance(node, dict):
+            texts = node.keys()
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+            continue
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), not a character") from None
+
+
 def loads(body: bytes | str) -> Any:
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_non_finite)
-    except ValueError as error:
+        document = json.loads(body, parse_float=Decimal, parse_constant=_non_finite)
+        _refuse_lone_surrogates(document)
+        return document
+    except (ValueError, RecursionError) as error:
         if isinstance(error, json.JSONDecodeError):
             raise
+        if isinstance(error, RecursionError):
+            error = ValueError("the document is nested too deeply")
         doc = body.decode(errors="replace") if isinstance(body, bytes) else body
         raise json.JSONDecodeError(str(error), doc, 0) from None
 

@@ -15,6 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from customer_credit.settings import Settings
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 class Database:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -65,6 +69,9 @@ class Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=60000")
             cursor.close()
+            # SQLite's lower() folds ASCII only ("Ç" stays "Ç"), so a case-insensitive search for
+            # "ção" would miss "Ção"; Python's folds every script, as PostgreSQL's does.
+            dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection):

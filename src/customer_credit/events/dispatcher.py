@@ -6,6 +6,8 @@ earlier one of the same account is pending or in flight."""
 import http.client
 import logging
 import ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -134,56 +136,71 @@ def post(url: str, headers: dict[str, str], body: bytes, timeout_s: float) -> Ou
         connection.close()
 
 
-def mark(db: Database, item: Claimed, outcome: Outcome, now: datetime, settings: Settings) -> str:
-    with db.write() as session:
-        delivery = session.scalar(
-            select(WebhookDelivery).where(WebhookDelivery.id == item.delivery_id).with_for_update()
+def _apply(delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: datetime, settings: Settings) -> None:
+    if delivery.status in (DELIVERED, FAILED, CANCELLED) or (
+        delivery.status != DELIVERING and not outcome.ok
+    ):
+        return  # endpoint deleted meanwhile, or another worker finished it
+    if not outcome.ok and delivery.attempts != item.attempt:
+        return  # our lease ended and another worker owns the delivery now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_response = outcome.response_excerpt
+    delivery.last_error = outcome.error
+    delivery.lease_until = None
+    if outcome.ok:
+        delivery.status = DELIVERED
+        delivery.delivered_at = now
+        return
+    window_ends = delivery.first_attempt_at + timedelta(seconds=settings.webhook_retry_window_s)
+    retry_at = now + timedelta(seconds=backoff_s(settings, delivery.attempts))
+    if retry_at > window_ends:
+        delivery.status = FAILED
+        log.warning(
+            "webhook delivery failed for good", extra={"delivery": delivery.id, "attempts": delivery.attempts}
         )
-        if delivery.status in (DELIVERED, FAILED, CANCELLED) or (
-            delivery.status != DELIVERING and not outcome.ok
-        ):
-            return delivery.status  # endpoint deleted meanwhile, or another worker finished it
-        if not outcome.ok and delivery.attempts != item.attempt:
-            return delivery.status  # our lease ended and another worker owns it now
-        delivery.last_status_code = outcome.status_code
-        delivery.last_response = outcome.response_excerpt
-        delivery.last_error = outcome.error
-        delivery.lease_until = None
-        if outcome.ok:
-            delivery.status = DELIVERED
-            delivery.delivered_at = now
-        else:
-            window_ends = delivery.first_attempt_at + timedelta(seconds=settings.webhook_retry_window_s)
-            retry_at = now + timedelta(seconds=backoff_s(settings, delivery.attempts))
-            if retry_at > window_ends:
-                delivery.status = FAILED
-                log.warning(
-                    "webhook delivery failed for good",
-                    extra={"delivery": delivery.id, "attempts": delivery.attempts},
-                )
-            else:
-                delivery.status = PENDING
-                delivery.next_attempt_at = retry_at
-        return delivery.status
+    else:
+        delivery.status = PENDING
+        delivery.next_attempt_at = retry_at
+
+
+def mark_all(db: Database, results: list[tuple[Claimed, Outcome]], now: datetime, settings: Settings) -> None:
+    """Records a batch's outcomes in one transaction. The batch holds at most one delivery per
+    endpoint and account (the next one waits), so recording them together keeps the order."""
+    with db.write() as session:
+        for item, outcome in sorted(results, key=lambda pair: pair[0].delivery_id):
+            delivery = session.scalar(
+                select(WebhookDelivery).where(WebhookDelivery.id == item.delivery_id).with_for_update()
+            )
+            _apply(delivery, item, outcome, now, settings)
 
 
 def deliver_due(db: Database, now: datetime) -> int:
-    """A job with its own transactions: claims a batch, POSTs each, records each outcome.
-    Returns the number of attempts made."""
+    """A job with its own transactions: claims a batch, POSTs them (a few at a time), records
+    the outcomes. Returns the number of attempts made."""
     settings: Settings = db.settings
     claimed = claim(db, now, settings, limit=settings.webhook_batch_size)
+    if not claimed:
+        return 0
     unreachable: dict[int, Outcome] = {}
-    for item in claimed:
-        outcome = unreachable.get(item.endpoint_id)
-        if outcome is None:
-            outcome = post(
-                item.url,
-                signing.headers(item.secret, item.event_public_id, item.body),
-                item.body,
-                settings.webhook_timeout_s,
-            )
-            if outcome.status_code is None and not outcome.ok:
-                # Do not wait out the timeout again for this endpoint's other claims.
+    guard = threading.Lock()
+
+    def attempt(item: Claimed) -> Outcome:
+        with guard:
+            known = unreachable.get(item.endpoint_id)
+        if known is not None:
+            return known  # do not wait out a connect timeout again for this endpoint
+        outcome = post(
+            item.url,
+            signing.headers(item.secret, item.event_public_id, item.body),
+            item.body,
+            settings.webhook_timeout_s,
+        )
+        if outcome.status_code is None and not outcome.ok:
+            with guard:
                 unreachable[item.endpoint_id] = outcome
-        mark(db, item, outcome, now, settings)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(claimed), settings.webhook_concurrency))) as pool:
+        outcomes = list(pool.map(attempt, claimed))
+    mark_all(db, list(zip(claimed, outcomes)), now, settings)
     return len(claimed)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
@@ -126,8 +126,9 @@ def record(
     changes: dict | None = None,
     ledger: bool = True,
     at: datetime | None = None,
-) -> Event:
-    """Writes one event in the caller's transaction, describing the state after the change."""
+) -> str:
+    """Writes one event in the caller's transaction, describing the state after the change;
+    returns its id."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type}")
     if account.id is None:
@@ -144,21 +145,25 @@ def record(
     data["ledgerEntries"] = [_entry_snapshot(entry) for entry in entries]
     public_id = new_event_id()
     body = dumps({"id": public_id, "type": event_type, "timestamp": timestamp(at), "data": data})
-    row = Event(
-        public_id=public_id,
-        store_id=account.store_id,
-        account_id=account.id,
-        type=event_type,
-        occurred_at=at,
-        body=body.decode(),
+    # A Core insert on the transaction's connection: cheaper than an ORM object, and the row
+    # is written at once, in the order the changes happened.
+    session.connection().execute(
+        insert(Event.__table__),
+        {
+            "public_id": public_id,
+            "store_id": account.store_id,
+            "account_id": account.id,
+            "type": event_type,
+            "occurred_at": at,
+            "body": body.decode(),
+        },
     )
-    session.add(row)
-    return row
+    return public_id
 
 
 def record_for_invoice(
     session: Session, event_type: str, invoice: Invoice, *, changes: dict | None = None
-) -> Event:
+) -> str:
     """For code that holds the invoice but not its (already locked) account."""
     account = session.get(Account, invoice.account_id)
     return record(session, event_type, account=account, invoice=invoice, changes=changes, ledger=False)
@@ -211,7 +216,7 @@ def record_if_changed(
     *,
     account: Account,
     at: datetime | None = None,
-) -> Event | None:
+) -> str | None:
     """`invoice.changed` when any of `fields` changed in this (not yet flushed) unit of work."""
     state = sa_inspect(invoice)
     changes = {}

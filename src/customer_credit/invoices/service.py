@@ -251,13 +251,20 @@ def postpone_invoice(
             f"the store's limit",
             code="PostponementLimitReached",
         )
-    new_due = invoice.due_at + timedelta(days=due_days)
+    too_long = Conflict(
+        f"the due date may end at most {config.max_postponement_days} days after the original one",
+        code="PostponementTooLong",
+    )
+    # dueDate only ever moves forward, so dueDays alone may already exceed the limit; checking
+    # it first also keeps a huge dueDays from overflowing the date arithmetic below.
+    if due_days > config.max_postponement_days:
+        raise too_long
+    try:
+        new_due = invoice.due_at + timedelta(days=due_days)
+    except OverflowError:
+        raise too_long from None
     if new_due - invoice.original_due_at > timedelta(days=config.max_postponement_days):
-        raise Conflict(
-            f"the due date may end at most {config.max_postponement_days} days after the "
-            f"original one",
-            code="PostponementTooLong",
-        )
+        raise too_long
     previous_due = invoice.due_at
     invoice.due_at = new_due
     invoice.postponement_count += 1

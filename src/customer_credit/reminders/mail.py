@@ -14,7 +14,12 @@ from customer_credit.settings import Settings
 
 
 class SendError(Exception):
-    """The message was not accepted; safe to try again later."""
+    """The message was not accepted (so sending it again cannot duplicate it). `permanent`: the
+    server said it never will be (a 5xx answer), so there is no point in retrying."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def build(
@@ -55,33 +60,64 @@ class EmlFolderSender:
             raise SendError(f"cannot write {target}: {error}") from error
         return ""
 
+    def close(self) -> None:
+        pass
+
 
 class SmtpSender:
+    """Keeps one connection for a batch of messages (`close()` ends it); a failed connection is
+    dropped and the next message opens a new one."""
+
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.smtp_tls:
+            client = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
+        try:
+            if s.smtp_starttls and not s.smtp_tls:
+                client.starttls(context=ssl.create_default_context())
+            if s.smtp_user:
+                client.login(s.smtp_user, s.smtp_password)
+        except BaseException:
+            client.close()
+            raise
+        return client
 
     def send(self, email: EmailMessage, filename_stem: str) -> str:
-        s = self.settings
+        """Returns a note for the log (empty when all went well); raises SendError."""
         try:
-            if s.smtp_tls:
-                client = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=ssl.create_default_context()
-                )
-            else:
-                client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-            with client:
-                if s.smtp_starttls and not s.smtp_tls:
-                    client.starttls(context=ssl.create_default_context())
-                if s.smtp_user:
-                    client.login(s.smtp_user, s.smtp_password)
-                refused = client.send_message(email)
+            if self._client is None:
+                self._client = self._connect()
+            refused = self._client.send_message(email)
         except (smtplib.SMTPException, OSError) as error:
-            raise SendError(f"{type(error).__name__}: {error}"[:500]) from error
+            code = getattr(error, "smtp_code", None)
+            if code is None and isinstance(error, smtplib.SMTPRecipientsRefused):
+                codes = [answer[0] for answer in error.recipients.values()]
+                code = min(codes) if codes else None
+            if code is None or code == 421:
+                self.close()  # the connection is gone or going; the next message opens a new one
+            permanent = code is not None and code >= 500
+            raise SendError(f"{type(error).__name__}: {error}"[:500], permanent=permanent) from error
         if refused:
             # Accepted for the others: sending again would repeat it to them, so it counts as
             # sent, and the refusal is kept in the log.
             return f"some recipients refused: {', '.join(sorted(refused))}"[:500]
         return ""
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except (smtplib.SMTPException, OSError):
+                self._client.close()
+            self._client = None
 
 
 def sender_for(settings: Settings):

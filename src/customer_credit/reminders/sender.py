@@ -151,7 +151,14 @@ def claim(
 
 
 def record_outcome(
-    db: Database, item: Outgoing, now: datetime, settings: Settings, *, note: str | None, error: str | None
+    db: Database,
+    item: Outgoing,
+    now: datetime,
+    settings: Settings,
+    *,
+    note: str | None,
+    error: str | None,
+    permanent: bool = False,
 ) -> str:
     with db.write() as session:
         reminder = session.scalar(select(Reminder).where(Reminder.id == item.reminder_id).with_for_update())
@@ -163,7 +170,7 @@ def record_outcome(
         if reminder.status != SENDING or reminder.attempts != item.attempt:
             return reminder.status
         reminder.last_error = error[:500]
-        if reminder.attempts >= settings.reminder_max_attempts:
+        if permanent or reminder.attempts >= settings.reminder_max_attempts:
             reminder.status, reminder.next_attempt_at = FAILED, None
             log.warning("reminder failed for good", extra={"reminder": reminder.id, "error": error})
         else:
@@ -180,13 +187,17 @@ def send_due(db: Database, now: datetime) -> int:
     if not outgoing:
         return handled
     sender = mail.sender_for(settings)
-    for item in outgoing:
-        try:
-            note = sender.send(item.email, item.filename_stem)
-            error = None
-        except mail.SendError as failure:
-            note, error = None, str(failure)
-        record_outcome(db, item, now, settings, note=note, error=error)
+    try:
+        for item in outgoing:
+            permanent = False
+            try:
+                note = sender.send(item.email, item.filename_stem)
+                error = None
+            except mail.SendError as failure:
+                note, error, permanent = None, str(failure), failure.permanent
+            record_outcome(db, item, now, settings, note=note, error=error, permanent=permanent)
+    finally:
+        sender.close()
     return handled
 
 

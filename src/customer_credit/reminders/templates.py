@@ -5,6 +5,7 @@ Templates are Jinja2 in a sandbox (a store's template cannot reach Python object
 autoescaped, and every variable is a plain string or number."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -188,12 +189,17 @@ def context(facts: Facts, look: Presentation) -> dict:
     }
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str, html: bool):
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def render(templates: TemplateSet, values: dict) -> Message:
-    subject = _TEXT.from_string(templates.subject).render(values)
+    subject = _compiled(templates.subject, False).render(values)
     # A subject is one line: newlines in it would break the e-mail header.
     subject = " ".join(subject.split())[:MAX_SUBJECT]
-    text = _TEXT.from_string(templates.text).render(values)
-    html = _HTML.from_string(templates.html).render(values) if templates.html else None
+    text = _compiled(templates.text, False).render(values)
+    html = _compiled(templates.html, True).render(values) if templates.html else None
     return Message(subject, text, html)
 
 

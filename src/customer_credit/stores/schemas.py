@@ -8,7 +8,7 @@ from customer_credit.api.types import Amount, Rate, WholeNumber, WireModel
 from customer_credit.money import from_cents, rate_for_wire, rate_from_units, rate_to_units, to_cents
 from customer_credit.stores.models import StoreConfig
 
-_TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
 MAX_TRIGGERS = 3
 MAX_TRIGGER_DAYS = 365
 
@@ -27,7 +27,7 @@ class Trigger(WireModel):
     @field_validator("timeOfDay")
     @classmethod
     def _time(cls, value: str) -> str:
-        if not _TIME_OF_DAY.match(value):
+        if not _TIME_OF_DAY.fullmatch(value):
             raise ValueError("must be HH:MM:SS")
         return value
 
