@@ -207,16 +207,28 @@ def _searches(db: Database, store_id: int, rng: random.Random, pairs: list[tuple
     }
 
 
-def backend_pids(url: str) -> list[int]:
-    """The PostgreSQL server processes serving this database now (none for SQLite)."""
-    if url.startswith("sqlite"):
-        return []
-    name = url.rsplit("/", 1)[-1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        rows = admin.execute(
-            "select pid from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", (name,)
+class Backends:
+    """Lists the PostgreSQL server processes serving a database (none for SQLite), over one
+    connection of its own to the `postgres` database, so asking often costs little."""
+
+    def __init__(self, url: str):
+        self.name = None if url.startswith("sqlite") else url.rsplit("/", 1)[-1]
+        self._admin = None
+
+    def __call__(self) -> list[int]:
+        if self.name is None:
+            return []
+        if self._admin is None:
+            self._admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+        rows = self._admin.execute(
+            "select pid from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", (self.name,)
         ).fetchall()
-    return [row[0] for row in rows]
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
 
 def check(url: str, *, store_id: int | None = None, account: str | None = None) -> int:

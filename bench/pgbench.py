@@ -10,17 +10,17 @@ expressions. So the reference follows the service whenever its SQL changes."""
 
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from bench.data import CYCLE_VALUE, backend_pids, libpq_url
-from bench.server import cpu_seconds
+from bench.data import CYCLE_VALUE, Backends, libpq_url
+from bench.server import CpuMeter
 
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -173,7 +173,7 @@ class _Translator:
             return "''"
         return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
 
-    def value(self, name: str, value, at: datetime) -> str:
+    def value(self, name: str, value, at: datetime, table: str = "") -> str:
         capture = self.capture
         if value is None:
             return "NULL"
@@ -185,12 +185,21 @@ class _Translator:
                 return "(:store_id)"
             if re.search(r"installment|_cents|postponement_count|coalesce", lowered):
                 return str(value)
-            if value == capture.account_id:
-                return "(:a_id)"
-            if value == capture.transaction_id:
-                return "(:t_id)"
-            if value in self.invoice_pks:
-                return "(:i_id)"
+            # Which row's key: the parameter's name says it (account_id, transactions_id, …),
+            # or, for a bare id/pk, the table the statement works on. Ids of different tables
+            # may be equal numbers, so the value alone cannot tell.
+            keys = {
+                "transaction": (value == capture.transaction_id, "(:t_id)"),
+                "account": (value == capture.account_id, "(:a_id)"),
+                "invoice": (value in self.invoice_pks, "(:i_id)"),
+            }
+            for word, (matches, variable) in keys.items():
+                if word in lowered and matches:
+                    return variable
+            if re.fullmatch(r"(id|pk)(_\d+)?", lowered) and table:
+                matches, variable = keys[table.rstrip("s")] if table.rstrip("s") in keys else (False, "")
+                if matches:
+                    return variable
             return str(value)
         if isinstance(value, (float, Decimal)):
             return str(value)
@@ -222,6 +231,8 @@ class _Translator:
         elif upper.startswith("SELECT") and " FROM INVOICES JOIN ACCOUNTS" in upper and "INVOICES.PUBLIC_ID =" in upper:
             gset = " \\gset i_"
 
+        table = _table_of(sql)
+
         def substitute(match: re.Match) -> str:
             name = match.group(1)
             if name not in statement.parameters:
@@ -229,10 +240,16 @@ class _Translator:
             value = statement.parameters[name]
             if value == "\0new-transaction-id":
                 return "upper(md5(random()::text || clock_timestamp()::text))"
-            return self.value(name, value, statement.at)
+            return self.value(name, value, statement.at, table)
 
         translated = _PLACEHOLDER.sub(substitute, sql)
         return translated + (gset if gset else ";")
+
+
+def _table_of(sql: str) -> str:
+    """The table a statement reads or writes first: after FROM, UPDATE or INTO."""
+    match = re.search(r"\b(?:FROM|UPDATE|INTO)\s+(\w+)", sql, re.IGNORECASE)
+    return match.group(1).lower() if match else ""
 
 
 def cycle_script(capture: Capture) -> str:
@@ -273,6 +290,8 @@ class PgbenchResult:
 def run(url: str, script: str, *, store_id: int, document_base: str, clients: int, duration_s: float,
         threads: int = 2) -> PgbenchResult:
     """pgbench with the cycle script, one client per account (document_base + client_id)."""
+    if not shutil.which("pgbench"):
+        raise RuntimeError("pgbench is missing: it comes with PostgreSQL (Debian: postgresql-15)")
     workdir = Path(tempfile.mkdtemp(prefix="cc-pgbench-"))
     script_path = workdir / "cycle.sql"
     script_path.write_text(script)
@@ -282,12 +301,13 @@ def run(url: str, script: str, *, store_id: int, document_base: str, clients: in
         str(workdir / "log"), "-D", f"store_id={store_id}", "-D", f"document_base={document_base}",
         libpq_url(url),
     ]
-    sampler = _BackendSampler(url)
-    sampler.start()
+    backends = Backends(url)
+    meter = CpuMeter(backends).start()
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 120)
     finally:
-        sampler.stop()
+        database_cpu_s = meter.stop()
+        backends.close()
     if completed.returncode != 0:
         raise RuntimeError(f"pgbench failed: {completed.stderr[-3000:]}")
     latencies_us = []
@@ -315,35 +335,9 @@ def run(url: str, script: str, *, store_id: int, document_base: str, clients: in
         p95_ms=_percentile(latencies_us, 95) / 1000,
         p99_ms=_percentile(latencies_us, 99) / 1000,
         command=command,
-        database_cpu_s=sampler.cpu_s,
+        database_cpu_s=database_cpu_s,
         script=script,
     )
-
-
-class _BackendSampler(threading.Thread):
-    """Follows the CPU time of pgbench's backends while it runs (they are gone afterwards)."""
-
-    def __init__(self, url: str):
-        super().__init__(daemon=True)
-        self.url = url
-        self.seen: dict[int, float] = {}
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        while not self._done.is_set():
-            for pid in backend_pids(self.url):
-                used = cpu_seconds([pid])
-                if used:
-                    self.seen[pid] = max(self.seen.get(pid, 0.0), used)
-            self._done.wait(0.2)
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-
-    @property
-    def cpu_s(self) -> float:
-        return sum(self.seen.values())
 
 
 def _percentile(values: list[int], percent: float) -> float:

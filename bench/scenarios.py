@@ -9,7 +9,7 @@ from sqlalchemy import text
 from bench import data, wrk
 from bench.data import Dataset
 from bench.results import Row
-from bench.server import Server, cpu_seconds
+from bench.server import CpuMeter, Server
 from customer_credit.bench_routes import PATH as CONSTANT_PATH
 
 REQUESTS_PER_CYCLE = 5  # pre-authorization, settlement, three payments
@@ -44,14 +44,16 @@ def _drive(server: Server, ds: Dataset, scenario: str, args: list[str], *, conne
            threads: int, duration_s: float, headers: dict | None) -> Measured:
     """One wrk run, with the CPU the server's workers and the database's backends spent on it."""
     workers = server.worker_pids()
-    backends = set(data.backend_pids(ds.url))
-    server_before, database_before = cpu_seconds(workers), cpu_seconds(backends)
-    load = wrk.run(server.base_url, scenario, args, connections=connections, threads=threads,
-                   duration_s=duration_s, headers=headers)
-    server_after = cpu_seconds(workers)
-    # Backends opened during the run count whole: they were born in it.
-    database_after = cpu_seconds(backends | set(data.backend_pids(ds.url)))
-    return Measured(load, server_after - server_before, database_after - database_before)
+    server_meter = CpuMeter(lambda: workers).start()
+    backends = data.Backends(ds.url)
+    database_meter = CpuMeter(backends).start()
+    try:
+        load = wrk.run(server.base_url, scenario, args, connections=connections, threads=threads,
+                       duration_s=duration_s, headers=headers)
+    finally:
+        server_cpu_s, database_cpu_s = server_meter.stop(), database_meter.stop()
+        backends.close()
+    return Measured(load, server_cpu_s, database_cpu_s)
 
 
 def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:

@@ -3,11 +3,13 @@
 
 import os
 import signal
+import threading
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -53,6 +55,42 @@ def cpu_seconds(pids) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / _TICKS
     return total
+
+
+class CpuMeter(threading.Thread):
+    """The CPU a changing set of processes spends from start() to stop(): it samples them every
+    `interval_s`, so processes that end during the run (a pooled database connection closed)
+    still count, and those born during it count whole."""
+
+    def __init__(self, list_pids: Callable[[], Iterable[int]], interval_s: float = 0.2):
+        super().__init__(daemon=True)
+        self.list_pids = list_pids
+        self.interval_s = interval_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def _sample(self) -> None:
+        for pid in self.list_pids():
+            used = cpu_seconds([pid])
+            self.first.setdefault(pid, 0.0)
+            self.last[pid] = max(self.last.get(pid, 0.0), used)
+
+    def start(self) -> "CpuMeter":
+        for pid in self.list_pids():
+            self.first[pid] = self.last[pid] = cpu_seconds([pid])
+        super().start()
+        return self
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval_s):
+            self._sample()
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        self._sample()
+        return sum(max(0.0, self.last[pid] - self.first[pid]) for pid in self.last)
 
 
 def rss_mib(pid: int) -> float:

@@ -41,7 +41,8 @@ def _resolve(node, root):
             return _resolve(target, root)
         out = {}
         for key, value in node.items():
-            if key in ("example", "examples", "description"):
+            # Annotations only: a property that happens to be called "description" stays.
+            if key in ("example", "examples") or (key == "description" and isinstance(value, str)):
                 continue
             out[key] = _resolve(value, root)
         if out.pop("nullable", False) and "type" in out:

@@ -32,7 +32,6 @@ import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode

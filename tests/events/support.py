@@ -82,6 +82,11 @@ def smtp_server() -> Iterator[tuple[MailBox, int]]:
 # --- an HTTP receiver --------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # the dispatcher connects several at once
+    daemon_threads = True
+
+
 class Receiver:
     """Records every webhook request; `fail_ids` answers 500 to those webhook-ids, `fail_all`
     to everything, `fail_first` to the first N requests."""
@@ -92,7 +97,7 @@ class Receiver:
         self.fail_all = False
         self.fail_first = 0
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+        self.server = _Server(("127.0.0.1", free_port()), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -198,7 +198,7 @@ def test_a_receiver_failing_for_3_days_is_given_up_and_the_next_event_goes_out(
         rows = delivery_rows(database, endpoint["id"])
         if rows[0].status != "pending":
             break
-        assert rows[1].attempts == 0  # waits behind the first
+        assert (rows[1].status, rows[1].attempts) == ("queued", 0)  # waits behind the first
         moment = rows[0].next_attempt_at
     first, second = delivery_rows(database, endpoint["id"])
     assert first.status == "failed"
@@ -227,7 +227,7 @@ def test_a_dispatcher_killed_between_claim_and_post_loses_nothing(api, database,
     monkeypatch.setattr(dispatcher, "post", killed)
     run_worker(database, start)  # the job fails after its claim committed
     assert receiver.requests == []
-    assert [row.status for row in delivery_rows(database, endpoint["id"])] == ["delivering", "pending"]
+    assert [row.status for row in delivery_rows(database, endpoint["id"])] == ["delivering", "queued"]
     monkeypatch.undo()
 
     run_worker(database, start + timedelta(seconds=10))  # the claim's lease still runs

@@ -8,9 +8,14 @@ invoice, written from domain.md. After every step it compares the database with 
 checks the invariants; an operation the model says must be refused has to raise the matching
 DomainError and leave every row as it was.
 
-Amounts in the model are integer cents, rates integer ten-thousandths. Where domain.md needs a
-rounding rule (the Credit entries) the product rounds half to even, to the cent, once; limits
-(the hold ceiling, the growth limit) are compared exactly, without rounding.
+Amounts in the model are integer cents, rates integer ten-thousandths. domain.md names no
+rounding rule for the Credit entries: they are rounded once, half to even, to the cent (the
+product's one rounding rule, money.cents_times_rate). Limits (the hold ceiling
+availableCredit + L × t, the growth limit original × (1 + rate)) are compared exactly: an
+amount fits only within the exact product.
+
+Hypothesis runs derandomized (a fixed seed per test) with no example database, so CI runs the
+same examples every time; on a failure it prints the shortest sequence of steps it found.
 
 CUSTOMER_CREDIT_LEDGER_EXAMPLES / CUSTOMER_CREDIT_LEDGER_STEPS run it longer locally."""
 
@@ -59,15 +64,25 @@ MAX_HOLDS = 12
 # Hypothesis picks rules unevenly (it repeats stretches of earlier examples), so the rules
 # that need no invoices are capped per example: the steps left go to the invoice operations.
 CAPS = {
-    "change_credit": 6,
+    "change_credit": 12 + max(0, STEPS - 30),
     "configure_store": 2,
-    "decrease_balance": 3,
-    "read_through_http": 8,
-    "update_hold": 5,
-    "release_hold": 5,
-    "settle": 8,
-    "refund": 6,
+    "decrease_balance": 2,
+    "read_through_http": 3,
+    "create_hold": 5,
+    "purchase": 6,
+    "update_hold": 4,
+    "release_hold": 4,
+    "settle": 6,
+    "refund": 5,
 }
+# Enough capped steps that need neither holds nor invoices for any example to run its course.
+assert STEPS <= MAX_ACCOUNTS + sum(
+    CAPS[name]
+    for name in (
+        "change_credit", "configure_store", "decrease_balance", "read_through_http",
+        "create_hold", "purchase",
+    )
+)
 CHECK_EVERY = 4
 OUTCOMES: Counter = Counter()
 
@@ -100,6 +115,11 @@ def tolerance_entry(limit_cents: int, old_units: int, new_units: int) -> int:
 
 def floor_cents(exact: Decimal) -> int:
     return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def edges(limit: int):
+    """A limit and a cent over it (amounts are at least a cent)."""
+    return st.sampled_from(sorted({max(1, limit), max(1, limit + 1)}))
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -192,6 +212,7 @@ LIMITS = st.one_of(
 # 0.5 and 0.25 make half cents (rounding ties) common in the Credit entries.
 TOLERANCES = st.one_of(
     st.sampled_from([0, 1, 500, 1000, 2500, 3333, 5000, 5000, 5000, 10_000]),
+    st.just(5000),
     st.integers(0, 10_000),
 )
 GROWTH_RATES = st.sampled_from([0, 1000, 2500, 3333, 5000, 10_000])
@@ -517,6 +538,11 @@ class LedgerMachine(RuleBasedStateMachine):
             st.sampled_from([1, -1, 101, -101, 10_001]).map(lambda d: max(0, account.limit + d)),
             st.integers(-1_000, 1_000).map(lambda delta: max(0, account.limit + delta)),
         )
+        if how == "limit" and account.tolerance in (2500, 5000, 7500):
+            # Odd cents at such a tolerance leave half a cent to round.
+            limits = st.one_of(
+                limits, st.integers(0, 10_000).map(lambda k: account.limit + 2 * k + 1)
+            )
         if how == "update":
             limit = data.draw(st.none() | limits, label="new limit")
             tolerance = data.draw(st.none() | TOLERANCES, label="new tolerance")
@@ -653,7 +679,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.grown = account.public_id
         return hold
 
-    @precondition(lambda self: len(self.holds) < MAX_HOLDS)
+    @precondition(
+        lambda self: len(self.holds) < MAX_HOLDS and self.calls["create_hold"] < CAPS["create_hold"]
+    )
     @rule(
         data=st.data(),
         settle=st.sampled_from([True, True, True, False]),
@@ -662,16 +690,20 @@ class LedgerMachine(RuleBasedStateMachine):
         via_put=st.booleans(),
     )
     def create_hold(self, data, settle, installments, expiring, via_put):
+        self.calls["create_hold"] += 1
         account = self.pick(data, self.accounts, prefer=self.has_room)
         self._create_hold(
             account, self.hold_value(data, account), settle=settle, installments=installments,
             expiring=expiring, via_put=via_put,
         )
 
-    @precondition(lambda self: len(self.holds) < MAX_HOLDS)
+    @precondition(
+        lambda self: len(self.holds) < MAX_HOLDS and self.calls["purchase"] < CAPS["purchase"]
+    )
     @rule(data=st.data(), installments=INSTALLMENTS)
     def purchase(self, data, installments):
         """A hold settled at once, for its value or another one."""
+        self.calls["purchase"] += 1
         account = self.pick(data, self.accounts, prefer=self.has_room)
         hold = self._create_hold(
             account, self.hold_value(data, account), settle=True, installments=installments,
@@ -690,12 +722,11 @@ class LedgerMachine(RuleBasedStateMachine):
         hold = self.pick(data, self.holds, prefer=lambda h: h.status == "Authorized")
         account = self.accounts[hold.account]
         room, cap = self.room(account), self.growth_cap(hold)
-        choices = [AMOUNTS, st.sampled_from(sorted({floor_cents(cap), floor_cents(cap) + 1}))]
+        edge = floor_cents(room)
+        choices = [AMOUNTS, edges(floor_cents(cap)), edges(hold.hold + edge)]
         if hold.hold > 0:
             choices.append(st.integers(1, hold.hold))
-        if hold.hold + floor_cents(room) > 0:
-            choices.append(st.just(hold.hold + floor_cents(room)))
-        value = data.draw(st.one_of(*choices).filter(lambda v: v > 0), label="new hold value")
+        value = data.draw(st.one_of(*choices), label="new hold value")
         installments = installments or hold.installments
         growth = value - hold.hold
         refusals = set()
@@ -757,14 +788,14 @@ class LedgerMachine(RuleBasedStateMachine):
         a cent over it, what the credit allows and a cent over, or anything."""
         room, cap = self.room(self.accounts[hold.account]), self.growth_cap(hold)
         edge = floor_cents(room)
-        choices = [AMOUNTS, st.sampled_from(sorted({floor_cents(cap), floor_cents(cap) + 1}))]
+        choices = [AMOUNTS, edges(floor_cents(cap))]
         if hold.status == "Authorized":
-            choices += [st.just(hold.hold)] * 6 + [st.integers(1, max(1, hold.hold))]
-            choices.append(st.sampled_from(sorted({hold.hold + edge, hold.hold + edge + 1})))
+            choices += [st.just(hold.hold)] * 6 + [st.integers(1, hold.hold)]
+            choices.append(edges(hold.hold + edge))
         elif hold.status == "Settled":
             choices += [st.just(hold.settled)] * 2 + [st.integers(1, hold.settled)] * 2
-            choices.append(st.sampled_from(sorted({hold.settled + edge, hold.settled + edge + 1})))
-        return data.draw(st.one_of(*choices).filter(lambda v: v > 0), label="settled value")
+            choices.append(edges(hold.settled + edge))
+        return data.draw(st.one_of(*choices), label="settled value")
 
     @precondition(lambda self: self.holds and self.calls["settle"] < CAPS["settle"])
     @rule(data=st.data())
@@ -838,15 +869,16 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def refund(self, data):
         self.calls["refund"] += 1
-        def refundable(hold: ModelHold) -> bool:
+
+        def can_refund(hold: ModelHold) -> bool:
             return hold.status == "Settled" and hold.settled > hold.refunded
 
         # Refunds over paid invoices are the ones that return money beyond the open invoices.
         hold = self.pick(
             data,
             self.holds,
-            lambda h: refundable(h) and any(self.invoices[i].paid for i in h.invoices),
-            refundable,
+            lambda h: can_refund(h) and any(self.invoices[i].paid for i in h.invoices),
+            can_refund,
         )
         account = self.accounts[hold.account]
         refundable = hold.settled - hold.refunded
@@ -922,23 +954,32 @@ class LedgerMachine(RuleBasedStateMachine):
     def invoice_action(self, data, action):
         """Pay (whole or part), cancel (DELETE), PUT a status (Paid → Opened reverses the
         payment), or postpone."""
-        invoice = self.pick(
-            data, self.invoices, lambda i: i.status == "Opened", lambda i: i.status == "Paid"
-        )
+
+        def opened(invoice: ModelInvoice) -> bool:
+            return invoice.status == "Opened"
+
+        def paid(invoice: ModelInvoice) -> bool:
+            return invoice.status == "Paid"
+
+        if action == "status":
+            # Mostly a paid invoice: PUT status=Opened on it is the payment reversal.
+            invoice = self.pick(data, self.invoices, paid, opened)
+            statuses = ["Opened", "Opened", "Paid", "Cancelled"] if paid(invoice) else None
+            self.change_invoice_status(
+                invoice,
+                data.draw(st.sampled_from(statuses) if statuses else STATUSES, label="status"),
+                via_http=data.draw(st.integers(0, 2), label="via http") == 0,
+            )
+            return
+        invoice = self.pick(data, self.invoices, opened, paid)
         if action == "postpone":
             self.postpone(invoice, data.draw(st.integers(1, 40), label="due days"))
         elif action == "pay":
             self.pay(invoice, data, whole=True)
         elif action == "pay part":
             self.pay(invoice, data, whole=False)
-        elif action == "cancel":
-            self.cancel_invoice(invoice)
         else:
-            self.change_invoice_status(
-                invoice,
-                data.draw(STATUSES, label="status"),
-                via_http=data.draw(st.integers(0, 2), label="via http") == 0,
-            )
+            self.cancel_invoice(invoice)
 
     def pay(self, invoice: ModelInvoice, data, *, whole: bool):
         account = self._invoice_account(invoice)
@@ -1225,7 +1266,7 @@ def machine_settings() -> settings:
         derandomize=True,
         database=None,
         print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        suppress_health_check=[HealthCheck.too_slow],
     )
 
 

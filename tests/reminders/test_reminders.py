@@ -11,6 +11,7 @@ import pytest
 from babel.dates import format_date
 
 from customer_credit.jobs.registry import default_jobs
+from customer_credit.reminders import mail
 from customer_credit.jobs.worker import Worker
 from customer_credit.stores.models import StoreConfig
 from tests.events.support import run_worker
@@ -203,6 +204,26 @@ def test_a_permanent_refusal_is_logged_as_failed_and_not_retried(api, database, 
     assert len([r for r in mailbox.refused if email in r]) == 1 and mailbox.to(email) == []
     (entry,) = [e for e in api.get("/reminders").json()["data"] if e["invoiceId"] == invoice["id"]]
     assert entry["status"] == "failed" and entry["attempts"] == 1 and "550" in entry["lastError"]
+
+
+def test_a_worker_killed_while_sending_never_sends_twice(api, database, store, mailbox, monkeypatch):
+    setup_store(api, database, store)
+    account_id, email, _ = customer(api, holder=False)
+    purchase(api, account_id, "60")
+    (invoice,) = invoices(api, account_id)
+    moment = send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1)
+
+    def killed(self, message, stem):
+        raise RuntimeError("worker killed mid-send")
+
+    monkeypatch.setattr(mail.SmtpSender, "send", killed)
+    run_worker(database, moment)  # the job dies after its claim committed
+    monkeypatch.undo()
+    for later in (timedelta(seconds=30), timedelta(minutes=10), timedelta(hours=2)):
+        run_worker(database, moment + later)
+    assert mailbox.to(email) == []
+    (entry,) = [e for e in api.get("/reminders").json()["data"] if e["invoiceId"] == invoice["id"]]
+    assert entry["status"] == "abandoned" and entry["attempts"] == 1
 
 
 def test_two_workers_at_once_send_each_reminder_once(api, database, store, mailbox):

@@ -1,7 +1,7 @@
 """Delivers webhook deliveries: claim in one transaction, POST outside any transaction, record
-the outcome in another. At least once: a claim whose worker died is taken again when its lease
-ends, with the same webhook-id. In order per account and endpoint: a delivery waits while an
-earlier one of the same account is pending or in flight."""
+the outcomes in another. At least once: a claim whose worker died is taken again when its
+lease ends, with the same webhook-id. In order per account and endpoint: a delivery stays
+`queued` until the account's earlier one is delivered or given up."""
 
 import http.client
 import logging
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from customer_credit.db.engine import Database
@@ -23,6 +23,7 @@ from customer_credit.events.models import (
     DELIVERING,
     FAILED,
     PENDING,
+    QUEUED,
     Event,
     WebhookDelivery,
     WebhookEndpoint,
@@ -59,13 +60,8 @@ def backoff_s(settings: Settings, attempt: int) -> float:
 
 
 def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> list[Claimed]:
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.ordering_key == WebhookDelivery.ordering_key,
-        earlier.seq < WebhookDelivery.seq,
-        earlier.status.in_((PENDING, DELIVERING)),
-    )
+    """Takes due deliveries (and those whose worker's lease ran out) with SKIP LOCKED, so
+    several workers share them; only an account's head delivery is ever pending."""
     due = or_(
         and_(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now),
         and_(WebhookDelivery.status == DELIVERING, WebhookDelivery.lease_until <= now),
@@ -74,15 +70,27 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
     with db.write() as session:
         rows = session.scalars(
             select(WebhookDelivery)
-            .where(due, ~blocked)
+            .where(due)
             .order_by(WebhookDelivery.seq)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)
+            .with_for_update(skip_locked=True)
         ).all()
+        endpoint_ids = {row.endpoint_id for row in rows}
+        event_ids = [row.event_id for row in rows]
+        endpoints = {
+            endpoint.id: endpoint
+            for endpoint in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+        }
+        bodies = {
+            event_id: (public_id, body)
+            for event_id, public_id, body in session.execute(
+                select(Event.id, Event.public_id, Event.body).where(Event.id.in_(event_ids))
+            )
+        }
         claimed = []
         for delivery in rows:
-            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-            event = session.get(Event, delivery.event_id)
+            endpoint = endpoints[delivery.endpoint_id]
+            event_public_id, body = bodies[delivery.event_id]
             delivery.status = DELIVERING
             delivery.attempts += 1
             delivery.lease_until = now + lease
@@ -96,8 +104,8 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
                     endpoint_id=endpoint.id,
                     url=endpoint.url,
                     secret=endpoint.secret,
-                    event_public_id=event.public_id,
-                    body=event.body.encode(),
+                    event_public_id=event_public_id,
+                    body=body.encode(),
                 )
             )
     return claimed
@@ -163,15 +171,67 @@ def _apply(delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: date
         delivery.next_attempt_at = retry_at
 
 
-def mark_all(db: Database, results: list[tuple[Claimed, Outcome]], now: datetime, settings: Settings) -> None:
-    """Records a batch's outcomes in one transaction. The batch holds at most one delivery per
-    endpoint and account (the next one waits), so recording them together keeps the order."""
-    with db.write() as session:
-        for item, outcome in sorted(results, key=lambda pair: pair[0].delivery_id):
-            delivery = session.scalar(
-                select(WebhookDelivery).where(WebhookDelivery.id == item.delivery_id).with_for_update()
+def _promote_next(session, finished: list[WebhookDelivery], now: datetime) -> None:
+    """For each (endpoint, account) whose delivery is done, its next queued one becomes pending
+    (one statement per endpoint, through the open-deliveries index)."""
+    by_endpoint: dict[int, set[int]] = {}
+    for delivery in finished:
+        by_endpoint.setdefault(delivery.endpoint_id, set()).add(delivery.ordering_key)
+    if not by_endpoint:
+        return
+    session.flush()
+    earlier = aliased(WebhookDelivery)
+    for endpoint_id, keys in sorted(by_endpoint.items()):
+        first_queued = (
+            select(func.min(earlier.seq))
+            .where(
+                earlier.endpoint_id == WebhookDelivery.endpoint_id,
+                earlier.ordering_key == WebhookDelivery.ordering_key,
+                earlier.status == QUEUED,
             )
+            .scalar_subquery()
+        )
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookDelivery.ordering_key.in_(sorted(keys)),
+                WebhookDelivery.status == QUEUED,
+                WebhookDelivery.seq == first_queued,
+            )
+            .values(status=PENDING, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def mark_all(db: Database, results: list[tuple[Claimed, Outcome]], now: datetime, settings: Settings) -> None:
+    """Records a batch's outcomes in one transaction, and promotes the next delivery of each
+    account that is done. The endpoint rows are locked first (as fan-out and deletion do), so a
+    delivery queued by a concurrent fan-out is always seen here."""
+    with db.write() as session:
+        session.execute(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id.in_({item.endpoint_id for item, _outcome in results}))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update()
+        ).all()
+        deliveries = {
+            delivery.id: delivery
+            for delivery in session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.id.in_([item.delivery_id for item, _outcome in results]))
+                .order_by(WebhookDelivery.id)
+                .with_for_update()
+            )
+        }
+        finished = []
+        for item, outcome in results:
+            delivery = deliveries[item.delivery_id]
+            before = delivery.status
             _apply(delivery, item, outcome, now, settings)
+            if before != delivery.status and delivery.status in (DELIVERED, FAILED):
+                finished.append(delivery)
+        _promote_next(session, finished, now)
 
 
 def deliver_due(db: Database, now: datetime) -> int:

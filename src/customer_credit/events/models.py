@@ -20,12 +20,14 @@ from customer_credit.invoices.models import Invoice
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
-PENDING = "pending"
-DELIVERING = "delivering"
+QUEUED = "queued"  # waits until the account's earlier delivery to this endpoint is done
+PENDING = "pending"  # to be sent at next_attempt_at
+DELIVERING = "delivering"  # claimed by a worker until lease_until
 DELIVERED = "delivered"
-FAILED = "failed"
-CANCELLED = "cancelled"
-DELIVERY_STATUSES = (PENDING, DELIVERING, DELIVERED, FAILED, CANCELLED)
+FAILED = "failed"  # given up after the retry window
+CANCELLED = "cancelled"  # the endpoint was deleted
+OPEN_STATUSES = (QUEUED, PENDING, DELIVERING)
+DELIVERY_STATUSES = (QUEUED, PENDING, DELIVERING, DELIVERED, FAILED, CANCELLED)
 
 
 class Event(Base):
@@ -106,16 +108,30 @@ class WebhookEndpoint(Base):
 
 
 class WebhookDelivery(Base):
-    """One event for one endpoint: its attempts and the last response (the delivery log)."""
+    """One event for one endpoint: its attempts and the last response (the delivery log).
+
+    Per endpoint and account one delivery at a time is `pending` or `delivering`; the later ones
+    are `queued` and the one finishing (delivered or failed) promotes the next, under the
+    endpoint's row lock, so claims need no ordering check."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('pending', 'delivering', 'delivered', 'failed', 'cancelled')", name="status"
+            "status IN ('queued', 'pending', 'delivering', 'delivered', 'failed', 'cancelled')",
+            name="status",
         ),
-        Index("uq_webhook_deliveries_endpoint_event", "endpoint_id", "event_id", unique=True),
+        # event first: an index led by endpoint_id would tempt the planner away from the one below
+        Index("uq_webhook_deliveries_event_endpoint", "event_id", "endpoint_id", unique=True),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-        Index("ix_webhook_deliveries_order", "endpoint_id", "ordering_key", "seq"),
+        # The account's open deliveries to an endpoint, in order (small: open ones only).
+        Index(
+            "ix_webhook_deliveries_open",
+            "endpoint_id",
+            "ordering_key",
+            "seq",
+            sqlite_where=text("status IN ('queued', 'pending', 'delivering')"),
+            postgresql_where=text("status IN ('queued', 'pending', 'delivering')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

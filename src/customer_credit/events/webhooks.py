@@ -11,8 +11,9 @@ from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.events.models import (
     CANCELLED,
-    DELIVERING,
+    OPEN_STATUSES,
     PENDING,
+    QUEUED,
     Event,
     EventSequence,
     WebhookDelivery,
@@ -102,10 +103,7 @@ def delete_endpoint(session: Session, store_id: int, public_id: str) -> WebhookE
     endpoint.deleted_at = utcnow()
     session.execute(
         update(WebhookDelivery)
-        .where(
-            WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.status.in_((PENDING, DELIVERING)),
-        )
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status.in_(OPEN_STATUSES))
         .values(status=CANCELLED, lease_until=None)
     )
     return endpoint
@@ -137,8 +135,10 @@ def deliveries(
 
 
 def fanout(session: Session, now: datetime) -> int:
-    """Creates the deliveries of newly sequenced events, endpoint by endpoint. Each endpoint
-    row is claimed with SKIP LOCKED, so concurrent workers never fan out the same events."""
+    """Creates the deliveries of newly sequenced events, endpoint by endpoint: `pending` when
+    the account has no open delivery to the endpoint, else `queued` behind it. Each endpoint row
+    is claimed with SKIP LOCKED (the dispatcher takes the same lock to promote the next queued
+    delivery), so fan-out and promotion never miss each other."""
     endpoint_ids = session.scalars(
         select(WebhookEndpoint.id).where(WebhookEndpoint.deleted_at.is_(None)).order_by(WebhookEndpoint.id)
     ).all()
@@ -151,32 +151,44 @@ def fanout(session: Session, now: datetime) -> int:
         )
         if endpoint is None:
             continue
-        query = (
+        rows = session.execute(
             select(Event.id, Event.seq, Event.account_id, Event.type)
             .where(Event.store_id == endpoint.store_id, Event.seq > endpoint.cursor_seq)
             .order_by(Event.seq)
             .limit(FANOUT_BATCH)
-        )
-        rows = session.execute(query).all()
+        ).all()
         if not rows:
             continue
         wanted = set(endpoint.event_types or [])
-        new = [
-            WebhookDelivery(
-                endpoint_id=endpoint.id,
-                event_id=event_id,
-                ordering_key=account_id or 0,
-                seq=seq,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
+        chosen = [row for row in rows if not wanted or row.type in wanted]
+        keys = {row.account_id or 0 for row in chosen}
+        busy = set(
+            session.scalars(
+                select(WebhookDelivery.ordering_key)
+                .where(
+                    WebhookDelivery.endpoint_id == endpoint.id,
+                    WebhookDelivery.status.in_(OPEN_STATUSES),
+                    WebhookDelivery.ordering_key.in_(keys),
+                )
+                .distinct()
             )
-            for event_id, seq, account_id, event_type in rows
-            if not wanted or event_type in wanted
-        ]
-        session.add_all(new)
+        ) if keys else set()
+        for event_id, seq, account_id, _type in chosen:
+            key = account_id or 0
+            session.add(
+                WebhookDelivery(
+                    endpoint_id=endpoint.id,
+                    event_id=event_id,
+                    ordering_key=key,
+                    seq=seq,
+                    status=QUEUED if key in busy else PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            busy.add(key)
         endpoint.cursor_seq = rows[-1][1]
-        created += len(new) or 1
+        created += len(chosen) or 1
     session.flush()
     return created

@@ -85,15 +85,15 @@ def upgrade() -> None:
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('delivered_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'delivering', 'delivered', 'failed', 'cancelled')", name=op.f('ck_webhook_deliveries_status')),
+    sa.CheckConstraint("status IN ('queued', 'pending', 'delivering', 'delivered', 'failed', 'cancelled')", name=op.f('ck_webhook_deliveries_status')),
     sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_deliveries_endpoint_id_webhook_endpoints')),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_webhook_deliveries_event_id_events')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_webhook_deliveries_order', ['endpoint_id', 'ordering_key', 'seq'], unique=False)
-        batch_op.create_index('uq_webhook_deliveries_endpoint_event', ['endpoint_id', 'event_id'], unique=True)
+        batch_op.create_index('ix_webhook_deliveries_open', ['endpoint_id', 'ordering_key', 'seq'], unique=False, sqlite_where=sa.text("status IN ('queued', 'pending', 'delivering')"), postgresql_where=sa.text("status IN ('queued', 'pending', 'delivering')"))
+        batch_op.create_index('uq_webhook_deliveries_event_endpoint', ['event_id', 'endpoint_id'], unique=True)
 
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.create_index('ix_invoices_opened_due', ['due_at'], unique=False, sqlite_where=sa.text("status = 'Opened'"), postgresql_where=sa.text("status = 'Opened'"))
@@ -149,8 +149,8 @@ def downgrade() -> None:
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index('ix_invoices_opened_due', sqlite_where=sa.text("status = 'Opened'"), postgresql_where=sa.text("status = 'Opened'"))
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('uq_webhook_deliveries_endpoint_event')
-        batch_op.drop_index('ix_webhook_deliveries_order')
+        batch_op.drop_index('uq_webhook_deliveries_event_endpoint')
+        batch_op.drop_index('ix_webhook_deliveries_open', sqlite_where=sa.text("status IN ('queued', 'pending', 'delivering')"), postgresql_where=sa.text("status IN ('queued', 'pending', 'delivering')"))
         batch_op.drop_index('ix_webhook_deliveries_due')
 
     op.drop_table('webhook_deliveries')
