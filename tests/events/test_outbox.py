@@ -3,7 +3,7 @@ or rolled-back change), read back by cursor through GET /events, per store and w
 rights; `invoice.overdue` is written once per invoice and due date."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest

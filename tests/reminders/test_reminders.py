@@ -1,18 +1,18 @@
 """Due-date reminders against a real SMTP server (aiosmtpd on 127.0.0.1) with a frozen
 clock: the right e-mails on the right days, once, to the account and its holders, in the
 store's locale, currency and time zone; not for paid or postponed invoices; retried when the
-server refuses; once even with two workers at once."""
+server refuses (a 5xx is failed at once); never twice, even with two workers at once or a
+worker killed mid-send."""
 
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from babel.dates import format_date
 
 from customer_credit.jobs.registry import default_jobs
-from customer_credit.reminders import mail
 from customer_credit.jobs.worker import Worker
+from customer_credit.reminders import mail
 from customer_credit.stores.models import StoreConfig
 from tests.events.support import run_worker
 from tests.helpers import configure, open_account, purchase

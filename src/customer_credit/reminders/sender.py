@@ -30,7 +30,14 @@ from customer_credit.reminders.models import (
     ReminderTemplate,
 )
 from customer_credit.reminders.schedule import presentation_of, schedule_due
-from customer_credit.reminders.templates import Facts, Message, TemplateSet, context, default_templates, render
+from customer_credit.reminders.templates import (
+    Facts,
+    Message,
+    TemplateSet,
+    context,
+    default_templates,
+    render,
+)
 from customer_credit.settings import Settings
 from customer_credit.stores.models import Store
 from customer_credit.stores.service import get_config

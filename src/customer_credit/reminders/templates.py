@@ -5,8 +5,8 @@ Templates are Jinja2 in a sandbox (a store's template cannot reach Python object
 autoescaped, and every variable is a plain string or number."""
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
