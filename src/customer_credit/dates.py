@@ -42,3 +42,10 @@ def parse_bound(field: str, raw: str | None, *, upper: bool) -> tuple[datetime, 
             return start + timedelta(days=1), False
         return start, True
     return parse_datetime(field, raw), True
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """The wire form of a moment: UTC, microseconds, 'Z'."""
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

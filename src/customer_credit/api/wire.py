@@ -1,7 +1,6 @@
 """JSON at the edge: numbers parsed straight to Decimal, Decimals written as exact JSON numbers."""
 
 import json
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +8,8 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+
+from customer_credit.dates import timestamp  # noqa: F401 - the wire format of moments
 
 
 def _non_finite(name: str) -> Decimal:
@@ -62,12 +63,6 @@ def _default(value: Any) -> Any:
 
 def dumps(payload: Any) -> bytes:
     return orjson.dumps(payload, default=_default)
-
-
-def timestamp(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class JsonResponse(Response):

@@ -24,7 +24,7 @@ from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.invoices.queries import InvoiceFilters
-from customer_credit.invoices.routes import _filters as api_filters
+from customer_credit.invoices.search import parse_filters as api_filters
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 

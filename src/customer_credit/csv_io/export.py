@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from sqlalchemy import and_, or_, select
 
 from customer_credit.accounts.models import Account, Holder
-from customer_credit.api.wire import timestamp
+from customer_credit.dates import timestamp
 from customer_credit.auth.principal import Principal
 from customer_credit.console.search import accounts_matching
 from customer_credit.csv_io.cells import line, text_cell

@@ -9,50 +9,14 @@ from fastapi.responses import Response
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
-from customer_credit.dates import parse_bound
 from customer_credit.errors import field_error
 from customer_credit.invoices import search, service
-from customer_credit.invoices.models import STATUSES
-from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.schemas import ChangeInvoiceIn, PaymentIn, PostponeIn, invoice_wire
-from customer_credit.money import MoneyError, from_cents, parse_amount, to_cents
+from customer_credit.money import from_cents
 from customer_credit.paging import window
 from customer_credit.stores import service as stores
-from customer_credit.validation import clean_text
 
 router = APIRouter(prefix="/api/creditcontrol", tags=["Invoices"], route_class=DecimalRoute)
-
-
-def _filters(
-    created_from, created_to, due_from, due_to, value, status, friendly_id, observation,
-    account_id, op,
-) -> InvoiceFilters:
-    if status not in (None, "") and status not in STATUSES:
-        raise field_error("status", f"must be one of {', '.join(STATUSES)}")
-    if op not in (None, "", "and", "or"):
-        raise field_error("op", "must be 'and' or 'or'")
-    value_cents = None
-    if value not in (None, ""):
-        try:
-            value_cents = to_cents(parse_amount(value))
-        except MoneyError as error:
-            raise field_error("value", str(error)) from None
-    for name, text in (("friendlyId", friendly_id), ("observation", observation),
-                       ("creditAccountId", account_id)):
-        if text:
-            clean_text(name, text, max_length=1000, allow_newlines=False)
-    return InvoiceFilters(
-        created_from=parse_bound("createdDateFrom", created_from, upper=False),
-        created_to=parse_bound("createdDateTo", created_to, upper=True),
-        due_from=parse_bound("dueDateFrom", due_from, upper=False),
-        due_to=parse_bound("dueDateTo", due_to, upper=True),
-        value_cents=value_cents,
-        status=status or None,
-        friendly_id=friendly_id or None,
-        observation=observation or None,
-        account_public_id=account_id or None,
-        any_of=op == "or",
-    )
 
 
 def _search_response(ctx: RequestContext, filters, page_window, account_public_id=None):
@@ -91,7 +55,7 @@ def search_all_invoices(
     creditAccountId: str | None = None,  # noqa: N803
     op: str | None = None,
 ):
-    filters = _filters(
+    filters = search.parse_filters(
         createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
         friendlyId, observation, creditAccountId, op,
     )
@@ -115,7 +79,7 @@ def search_account_invoices(
     observation: str | None = None,
     op: str | None = None,
 ):
-    filters = _filters(
+    filters = search.parse_filters(
         createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
         friendlyId, observation, None, op,
     )

@@ -8,7 +8,12 @@ from customer_credit.accounts import service as accounts
 from customer_credit.auth.principal import Principal
 from customer_credit.invoices import queries
 from customer_credit.invoices.models import Invoice
+from customer_credit.dates import parse_bound
+from customer_credit.errors import field_error
+from customer_credit.invoices.models import STATUSES
 from customer_credit.invoices.queries import InvoiceFilters
+from customer_credit.money import MoneyError, parse_amount, to_cents
+from customer_credit.validation import clean_text
 from customer_credit.paging import Window
 
 
@@ -45,3 +50,37 @@ def search_invoices(
     if window.offset < summary["count"]:
         rows = queries.page(session, where, offset=window.offset, limit=window.limit)
     return InvoicePage(rows=rows, summary=summary)
+
+
+def parse_filters(
+    created_from, created_to, due_from, due_to, value, status, friendly_id, observation,
+    account_id, op,
+) -> InvoiceFilters:
+    """Query-string filters (the API's and the console's) as InvoiceFilters; a malformed
+    date, value, status or op is a 400 naming it."""
+    if status not in (None, "") and status not in STATUSES:
+        raise field_error("status", f"must be one of {', '.join(STATUSES)}")
+    if op not in (None, "", "and", "or"):
+        raise field_error("op", "must be 'and' or 'or'")
+    value_cents = None
+    if value not in (None, ""):
+        try:
+            value_cents = to_cents(parse_amount(value))
+        except MoneyError as error:
+            raise field_error("value", str(error)) from None
+    for name, text in (("friendlyId", friendly_id), ("observation", observation),
+                       ("creditAccountId", account_id)):
+        if text:
+            clean_text(name, text, max_length=1000, allow_newlines=False)
+    return InvoiceFilters(
+        created_from=parse_bound("createdDateFrom", created_from, upper=False),
+        created_to=parse_bound("createdDateTo", created_to, upper=True),
+        due_from=parse_bound("dueDateFrom", due_from, upper=False),
+        due_to=parse_bound("dueDateTo", due_to, upper=True),
+        value_cents=value_cents,
+        status=status or None,
+        friendly_id=friendly_id or None,
+        observation=observation or None,
+        account_public_id=account_id or None,
+        any_of=op == "or",
+    )

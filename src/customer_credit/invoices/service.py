@@ -21,7 +21,7 @@ from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE, PAYMENT
 from customer_credit.money import cents_times_rate, to_cents
 from customer_credit.money import from_cents
-from customer_credit.api.wire import timestamp
+from customer_credit.dates import timestamp
 from customer_credit.stores import service as stores
 from customer_credit.validation import clean_http_url, clean_text
 
