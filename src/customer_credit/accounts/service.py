@@ -1,7 +1,6 @@
 """Accounts and holders: open, update, change limit and tolerance, close, search."""
 
 import secrets
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import exists, select

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
 from customer_credit.api.wire import dumps, timestamp
+from customer_credit.ledger.schemas import statement_wire
 from customer_credit.db.base import utcnow
 from customer_credit.events.models import Event, EventSequence
 from customer_credit.events.types import EVENT_TYPES, INVOICE_CHANGED
@@ -92,13 +93,7 @@ def invoice_snapshot(invoice: Invoice) -> dict:
 def _entry_snapshot(entry: Statement) -> dict:
     if entry.created_at is None:
         entry.created_at = utcnow()
-    return {
-        "value": from_cents(entry.value_cents),
-        "date": timestamp(entry.created_at),
-        "doneby": entry.done_by,
-        "origin": entry.origin,
-        "metadata": entry.meta or {},
-    }
+    return statement_wire(entry)
 
 
 def _take_pending_entries(session: Session, account: Account) -> list[Statement]:
