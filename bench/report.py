@@ -98,8 +98,8 @@ def render(report: Report) -> str:
         "| --- | --- |",
         f"| machine | {machine['cores']} cores, {machine['memory']} memory, {machine['cpu']} |",
         f"| system | {machine['os']}, Python {machine['python']} |",
-        f"| load average (1/5/15 min) | before {'/'.join(f'{v:.2f}' for v in report.load_before)}, "
-        f"after {'/'.join(f'{v:.2f}' for v in report.load_after)} |",
+        f"| load average (1/5/15 min) | before the run {'/'.join(f'{v:.2f}' for v in report.load_before)}; "
+        f"after it {'/'.join(f'{v:.2f}' for v in report.load_after)} (the benchmark's own processes) |",
     ]
     for name, value in report.setup.items():
         lines.append(f"| {name} | {value} |")

@@ -142,6 +142,16 @@ def run(options: Options) -> Outcome:
         _bank(options, report)
     _targets(report, outcome)
     report.load_after = machine.load_average()
+    cores = os.cpu_count() or 1
+    # Only the load before the run tells of other work: afterwards it includes the benchmark's
+    # own server, database, load generator and bank run.
+    if report.load_before[0] > 0.75 * cores:
+        report.notes.insert(0, (
+            f"**Other work was running when this run started** (1-minute load average "
+            f"{report.load_before[0]:.1f} on {cores} cores): throughput and latency are lower than on an "
+            "idle machine. The CPU-per-request columns (from /proc) move much less with other load "
+            "and are the figures to compare between runs."
+        ))
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(render(report))
     return outcome

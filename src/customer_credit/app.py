@@ -1,13 +1,14 @@
 """The ASGI application: routers, middleware, error handlers, health checks."""
 
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from customer_credit import __version__, bench_routes
+from customer_credit import __version__, bench_routes, logs
 from customer_credit.accounts.routes import router as accounts_router
 from customer_credit.api.errors import document_error_shape, error_response, install_error_handlers
 from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -30,6 +31,8 @@ log = logging.getLogger("customer_credit.app")
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if os.environ.get(logs.CONFIGURE_IN_APP_ENV) == "true":
+        logs.configure(settings.log_level)
     db = database or Database(settings)
 
     @asynccontextmanager

@@ -1,6 +1,7 @@
 """The `customer-credit` command."""
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -57,6 +58,9 @@ def serve(
 
     settings = get_settings()
     logs.configure(settings.log_level)
+    # Server worker processes build the app themselves; this tells create_app to set up the
+    # same JSON logging in each of them.
+    os.environ[logs.CONFIGURE_IN_APP_ENV] = "true"
     if upgrade_db:
         db_upgrade()
     uvicorn.run(

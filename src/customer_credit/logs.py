@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import orjson
 
+CONFIGURE_IN_APP_ENV = "CUSTOMER_CREDIT_CONFIGURE_LOGGING"
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
