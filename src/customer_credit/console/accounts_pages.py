@@ -59,28 +59,24 @@ def form_text(form: FormData, name: str, max_length: int = 2000) -> str:
     return value.strip()[:max_length] if isinstance(value, str) else ""
 
 
-def amount_field(form: FormData, name: str, *, required: bool = True):
+def _parsed_field(form: FormData, name: str, parse, *, required: bool):
     raw = form_text(form, name, 40)
     if not raw:
         if required:
             raise field_error(name, "is required")
         return None
     try:
-        return parse_amount(raw)
+        return parse(raw)
     except MoneyError as error:
         raise field_error(name, str(error)) from None
+
+
+def amount_field(form: FormData, name: str, *, required: bool = True):
+    return _parsed_field(form, name, parse_amount, required=required)
 
 
 def rate_field(form: FormData, name: str, *, required: bool = True):
-    raw = form_text(form, name, 40)
-    if not raw:
-        if required:
-            raise field_error(name, "is required")
-        return None
-    try:
-        return parse_rate(raw)
-    except MoneyError as error:
-        raise field_error(name, str(error)) from None
+    return _parsed_field(form, name, parse_rate, required=required)
 
 
 @router.get("/accounts")
