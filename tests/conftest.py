@@ -161,3 +161,24 @@ def api(store) -> Api:
 def other_api(database, http) -> Api:
     """Main Access on a second store: must never see the first store's rows."""
     return Store(database, http).api()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "postgresql_only: runs on PostgreSQL alone (its SQLite variant is not collected)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drops the SQLite variant of tests marked postgresql_only, so that a skip in the report is
+    never mistaken for a skipped PostgreSQL test."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("postgresql_only") and params.get("database_url") == "sqlite":
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

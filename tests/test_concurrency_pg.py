@@ -17,6 +17,7 @@ from customer_credit.transactions import service as transactions
 from tests.helpers import account, dec, hold, open_account, purchase
 
 ROUNDS = 5
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ def test_an_expired_hold_is_not_counted_twice_by_a_cancel(api, database):
     assert dec(figures["availableCredit"]) == dec("100")
 
 
+@pytest.mark.postgresql_only
 def test_two_workers_at_once_release_each_hold_exactly_once(api, database):
     if database.is_sqlite:
         pytest.skip("several workers at once are a PostgreSQL deployment")
