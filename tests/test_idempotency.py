@@ -1,5 +1,7 @@
-"""Idempotency-Key: a retry with the same key and body replays the first response and changes
-nothing more; the same key with another body (or on another operation) is a 409."""
+"""Idempotency-Key: a retry with the same key and body replays the first outcome (a 2xx or a
+rule's refusal) and changes nothing more; the same key with another body (or on another
+operation) is a 409. Requests that race or crash on one key: tests/test_idempotency_claims.py
+and tests/e2e/test_idempotency_slow_body.py."""
 
 import uuid
 
@@ -158,17 +160,68 @@ def test_settlement(api):
     assert ledger(api, opened["id"]) == [("Invoice", dec("-40"))]
 
 
-def test_a_refused_request_is_not_remembered(api):
+def assert_replays_refusal(first, again, code: str) -> None:
+    assert first.status_code in (404, 409), first.text
+    assert first.json()["error"]["code"] == code
+    assert again.status_code == first.status_code, again.text
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+
+
+def test_a_refusal_is_final_for_its_key(api):
+    # Formerly test_a_refused_request_is_not_remembered, which asserted the opposite: a retry
+    # of a refused request ran again, so a late copy could charge a client told "refused".
     opened = open_account(api, credit_limit="10")
     path = f"/accounts/{opened['id']}/transactions"
     headers = key()
     body = {"value": "20", "settle": True, "installments": 1}
-    assert api.post(path, json=body, headers=headers).status_code == 409
+    first = api.post(path, json=body, headers=headers)
     assert api.put(f"/accounts/{opened['id']}/creditlimit", json={"value": "20"}).status_code == 200
-    # The refusal changed nothing, so a retry with the same key runs the request.
-    retried = api.post(path, json=body, headers=headers)
-    assert retried.status_code == 200, retried.text
+    before = account(api, opened["id"]), ledger(api, opened["id"])
+    # The hold would fit now; the key still answers what it answered, and changes nothing.
+    again = api.post(path, json=body, headers=headers)
+    assert_replays_refusal(first, again, "InsufficientCredit")
+    assert (account(api, opened["id"]), ledger(api, opened["id"])) == before
+    assert dec(before[0]["preAuthorizedCredit"]) == 0
+    assert_reused(api.post(path, json={**body, "value": "5"}, headers=headers))
+    # Another key is another request, and it fits.
+    assert api.post(path, json=body, headers=key()).status_code == 200
     assert dec(account(api, opened["id"])["preAuthorizedCredit"]) == dec("20")
+
+
+def test_a_not_found_is_final_for_its_key(api):
+    opened = open_account(api, credit_limit="100")
+    transaction_id = "A" * 32
+    settlement = f"/accounts/{opened['id']}/transactions/{transaction_id}/settlement"
+    headers = key()
+    first = api.put(settlement, json={"value": "30"}, headers=headers)
+    # Now the transaction exists, so the same settlement would succeed.
+    created = api.put(
+        f"/accounts/{opened['id']}/transactions/{transaction_id}",
+        json={"value": "30", "settle": True, "installments": 1},
+    )
+    assert created.status_code == 200, created.text
+    again = api.put(settlement, json={"value": "30"}, headers=headers)
+    assert_replays_refusal(first, again, first.json()["error"]["code"])
+    assert api.get(f"/accounts/{opened['id']}/invoices").json()["summary"]["count"] == 0
+    assert dec(account(api, opened["id"])["balance"]) == 0
+
+
+def test_a_malformed_body_does_not_take_the_key(api):
+    # A 400 of validation means the request never started executing (Stripe keeps none): the
+    # client may correct the body and send it again with the same key.
+    opened = open_account(api, credit_limit="100")
+    path = f"/accounts/{opened['id']}/transactions"
+    headers = key()
+    malformed = api.post(path, json={"value": "ten", "settle": True, "installments": 1}, headers=headers)
+    assert malformed.status_code == 400, malformed.text
+    # A 400 that the work itself raises (installments out of range) takes nothing either.
+    refused = api.post(path, json={"value": "10", "settle": True, "installments": 1000}, headers=headers)
+    assert refused.status_code == 400, refused.text
+    corrected = api.post(path, json={"value": "10", "settle": True, "installments": 1}, headers=headers)
+    assert corrected.status_code == 200, corrected.text
+    assert dec(account(api, opened["id"])["preAuthorizedCredit"]) == dec("10")
 
 
 def test_keys_are_not_shared_between_stores(api, other_api):

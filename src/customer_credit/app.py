@@ -5,16 +5,18 @@ import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from customer_credit import __version__, bench_routes, logs
 from customer_credit.accounts.routes import router as accounts_router
 from customer_credit.api.errors import document_error_shape, error_response, install_error_handlers
-from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware, TrailingSlashMiddleware
 from customer_credit.api.ratelimit import RateLimiter
 from customer_credit.api.wire import JsonResponse
 from customer_credit.console.routes import mount_console
+from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
 from customer_credit.events.routes import router as events_router
 from customer_credit.invoices.routes import router as invoices_router
@@ -52,15 +54,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if database is None:
             db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles served from the package, not a CDN, so the
+    # API reference works on a machine with no internet access.
+    app = FastAPIOffline(
+        static_url="/docs-assets",
         title="Customer Credit",
         version=__version__,
         description="A self-hosted service that speaks the VTEX Customer Credit API.",
         default_response_class=JsonResponse,
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.clock = utcnow  # "now" for requests (customer_credit.clock); tests freeze it
     app.state.secret_key = settings.resolved_secret_key()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
 
@@ -104,4 +111,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, guarded_prefix=API_PREFIX)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from customer_credit.private_files import write_private_text
 from customer_credit.settings import get_settings
 
 app = typer.Typer(help="Customer Credit: a self-hosted credit service speaking the VTEX API.",
@@ -243,9 +244,7 @@ def first_run() -> None:
             store = get_or_create_store(session, DEFAULT_STORE_NAME)
             issued = create_key(session, store, [MAIN_ACCESS], "first run")
         credentials = {"appKey": issued.app_key, "appToken": issued.app_token, "store": DEFAULT_STORE_NAME}
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(json.dumps(credentials, indent=2))
-        key_file.chmod(0o600)
+        write_private_text(key_file, json.dumps(credentials, indent=2))
         note = f"Created store '{DEFAULT_STORE_NAME}' and a Main Access key, kept in {key_file}."
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(note)
@@ -370,9 +369,7 @@ def _first_operator(settings, base: str) -> None:
                 return
             users.create_operator(session, store, FIRST_OPERATOR_EMAIL, ADMIN, password)
         login = {"email": FIRST_OPERATOR_EMAIL, "password": password, "store": DEFAULT_STORE_NAME}
-        operator_file.parent.mkdir(parents=True, exist_ok=True)
-        operator_file.write_text(json.dumps(login, indent=2))
-        operator_file.chmod(0o600)
+        write_private_text(operator_file, json.dumps(login, indent=2))
         note = f"Created the admin operator {FIRST_OPERATOR_EMAIL}, kept in {operator_file}."
     typer.echo(note)
     typer.echo(f"Admin console: {base}/admin  e-mail: {login['email']}  password: {login['password']}")
@@ -481,29 +478,77 @@ def users_list(store: Annotated[str | None, typer.Option()] = None) -> None:
         _fail(error)
 
 
+def _cli_principal(session, store: str):
+    """The CLI acts for a store with every resource, under the name "cli" (links' created_by)."""
+    from customer_credit.auth.principal import Principal
+    from customer_credit.auth.resources import MAIN_ACCESS
+    from customer_credit.stores.service import get_store
+
+    return Principal(store_id=get_store(session, store).id, name="cli", resources=frozenset({MAIN_ACCESS}))
+
+
 @links_app.command("create")
 def links_create(
     store: Annotated[str, typer.Option(help="Store name.")],
-    email: Annotated[str, typer.Option(help="The customer's e-mail (an account owner or holder).")],
-    ttl_minutes: Annotated[int, typer.Option(min=1, max=60 * 24 * 30, help="How long the link works.")] = 60 * 24 * 7,
+    account: Annotated[str, typer.Option(help="The account id the link opens.")],
+    email: Annotated[str, typer.Option(help="The account owner's or a holder's e-mail.")],
+    ttl_minutes: Annotated[
+        int | None, typer.Option(min=1, max=60 * 24 * 7, help="How long the link works (default: the setting).")
+    ] = None,
     base_url: Annotated[str | None, typer.Option(help="Defaults to http://HOST:PORT of the settings.")] = None,
 ) -> None:
-    """Print a signed, expiring My Credits link for a customer."""
+    """Print a new My Credits link (shown only now; only its hash is stored)."""
     from customer_credit.errors import DomainError
-    from customer_credit.my_credits.links import issue_link
-    from customer_credit.stores.service import get_store
+    from customer_credit.my_credits import links
 
     settings = get_settings()
+    ttl = timedelta(minutes=ttl_minutes) if ttl_minutes else links.default_ttl(settings)
     try:
-        with _database().read() as session:
-            issued = issue_link(
-                session, settings.resolved_secret_key(), get_store(session, store).id, email,
-                timedelta(minutes=ttl_minutes),
-            )
+        with _database().write() as session:
+            issued = links.issue_link(session, _cli_principal(session, store), account, email, ttl)
+            link_id, expires_at = issued.link.public_id, issued.expires_at
     except DomainError as error:
         _fail(error)
     typer.echo(issued.url(base_url or f"http://{settings.host}:{settings.port}"))
-    typer.echo(f"valid until {issued.expires_at.isoformat()}", err=True)
+    typer.echo(f"link {link_id}, valid until {expires_at.isoformat()}", err=True)
+
+
+@links_app.command("list")
+def links_list(
+    store: Annotated[str, typer.Option(help="Store name.")],
+    account: Annotated[str, typer.Option(help="Account id.")],
+) -> None:
+    """List an account's links, newest first (never their tokens)."""
+    from customer_credit.errors import DomainError
+    from customer_credit.my_credits import links
+
+    try:
+        with _database().read() as session:
+            for link in links.list_links(session, _cli_principal(session, store), account):
+                typer.echo(
+                    f"{link.public_id}\t{link.email}\t{links.status_of(link)}\t"
+                    f"expires {link.expires_at.isoformat()}\tby {link.created_by}"
+                )
+    except DomainError as error:
+        _fail(error)
+
+
+@links_app.command("revoke")
+def links_revoke(
+    link_id: str,
+    store: Annotated[str, typer.Option(help="Store name.")],
+    account: Annotated[str, typer.Option(help="Account id.")],
+) -> None:
+    """Revoke a link at once: the customer's page stops opening with it."""
+    from customer_credit.errors import DomainError
+    from customer_credit.my_credits import links
+
+    try:
+        with _database().write() as session:
+            links.revoke_link(session, _cli_principal(session, store), account, link_id)
+    except DomainError as error:
+        _fail(error)
+    typer.echo(f"{link_id} revoked")
 
 
 # --- Reminders and webhooks -------------------------------------------------------------
@@ -583,13 +628,15 @@ def webhooks_create(
 ) -> None:
     """Register an endpoint; its signing secret is printed once."""
     from customer_credit.errors import DomainError
-    from customer_credit.events.webhooks import create_endpoint
+    from customer_credit.events.destinations import allow_list
+    from customer_credit.events.webhooks import check_url, create_endpoint
     from customer_credit.stores.service import get_store
 
     try:
+        checked = check_url(url, allow_list(get_settings()))  # a DNS lookup: before the transaction
         with _database().write() as session:
             endpoint = create_endpoint(
-                session, get_store(session, store).id, url=url, event_types=event, description=description
+                session, get_store(session, store).id, url=checked, event_types=event, description=description
             )
             public_id, secret = endpoint.public_id, endpoint.secret
     except DomainError as error:

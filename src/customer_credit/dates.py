@@ -1,8 +1,25 @@
-"""Parsing dates and datetimes from query strings and bodies (ISO 8601, UTC when no zone)."""
+"""Parsing dates and datetimes from query strings and bodies (ISO 8601, UTC when no zone), and
+the store's time zone, in which its calendar days are counted."""
 
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from customer_credit.errors import field_error
+
+
+UTC = ZoneInfo("UTC")
+
+
+def store_zone(config) -> ZoneInfo:
+    """The time zone of a store (StoreConfig.timezone, chosen in the console settings); UTC when
+    unset or no longer known on this machine, so a bad value never breaks a page or a job."""
+    name = getattr(config, "timezone", None)
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return UTC
 
 
 def parse_datetime(field: str, raw: str) -> datetime:

@@ -3,8 +3,11 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The longest a My Credits link may work (my_credits.links): a bearer credential sent by e-mail.
+MY_CREDITS_LINK_MAX_HOURS = 7 * 24
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,8 @@ class Settings(BaseSettings):
     # Runs the background jobs inside the API process (the embedded default of `make run`).
     run_worker_in_process: bool = False
     worker_interval_s: float = 5.0
+    # How long a new My Credits link works when its creator does not say (at most 7 days).
+    my_credits_link_ttl_hours: int = Field(default=72, ge=1, le=MY_CREDITS_LINK_MAX_HOURS)
 
     # Moves the worker's clock (reminders, overdue invoices, hold expiry) this many days ahead
     # of the real time, to try schedules without waiting; `worker --now` does the same once.
@@ -60,6 +65,17 @@ class Settings(BaseSettings):
     webhook_retry_window_s: float = 3 * 24 * 3600.0
     webhook_batch_size: int = 50
     webhook_concurrency: int = 8  # POSTs in flight at once per worker
+    # Webhooks only reach public addresses; this comma-separated list of host names and/or
+    # IPs/CIDRs ("erp.internal, 10.1.2.0/24") also allows those internal receivers.
+    webhook_allowed_hosts: str = ""
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _parseable_allow_list(cls, value: str) -> str:
+        from customer_credit.events.destinations import parse_allow_list
+
+        parse_allow_list(value)  # a typo stops the service at start, not at the first webhook
+        return value
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,11 +86,11 @@ class Settings(BaseSettings):
             return self.secret_key
         import secrets
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from customer_credit.private_files import write_private_text
+
         key_file = self.data_dir / "secret.key"
         if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(48))
-            key_file.chmod(0o600)
+            write_private_text(key_file, secrets.token_urlsafe(48))
         self.secret_key = key_file.read_text().strip()
         return self.secret_key
 

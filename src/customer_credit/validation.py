@@ -2,6 +2,7 @@
 URLs and ids that appear in paths."""
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from customer_credit.errors import field_error
@@ -19,12 +20,33 @@ def clean_text(field: str, value: str, *, max_length: int, allow_newlines: bool 
     return value
 
 
+# Categories no e-mail address holds: controls (Cc), format characters such as zero-width
+# spaces and bidi overrides (Cf), separators, surrogates, private-use and unassigned code points.
+# Each can make two addresses look alike on a page while comparing different.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def normalize_email(value: str) -> str:
+    """The one form e-mails are stored and compared in: NFKC (full-width and compatibility
+    characters folded to their plain form), then case-folded."""
+    return unicodedata.normalize("NFKC", value.strip()).casefold()
+
+
 def clean_email(field: str, value: str) -> str:
-    value = value.strip()
-    clean_text(field, value, max_length=254, allow_newlines=False)
-    if not _EMAIL.fullmatch(value):
+    if len(value) > 254:
+        raise field_error(field, "must be at most 254 characters")
+    if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in value.strip()):
+        raise field_error(field, "must not contain invisible, bidi or control characters")
+    normalized = normalize_email(value)
+    clean_text(field, normalized, max_length=254, allow_newlines=False)
+    if not _EMAIL.fullmatch(normalized):
         raise field_error(field, "must be an e-mail address")
-    return value.lower()
+    local, domain = normalized.rsplit("@", 1)
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise field_error(field, "must be an e-mail address (no leading, trailing or double dot)")
+    if any(not label for label in domain.split(".")):
+        raise field_error(field, "must be an e-mail address (no empty label or trailing dot in the domain)")
+    return normalized
 
 
 def clean_path_id(field: str, value: str, *, max_length: int) -> str:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from customer_credit.auth.principal import Principal
 from customer_credit.auth.resources import MAIN_ACCESS
 from customer_credit.auth.service import create_key
 from customer_credit.db.engine import Database
@@ -61,9 +62,10 @@ class Shop:
                                json={"value": value})
         assert settled.status_code == 200, settled.text
 
-    def link(self, email: str, ttl: timedelta) -> str:
-        with self.database.read() as session:
-            return links.issue_link(session, self.secret, self.store_id, email, ttl).url(self.base)
+    def link(self, account_id: str, email: str, ttl: timedelta, now: datetime | None = None) -> str:
+        principal = Principal(store_id=self.store_id, name="browser tests", resources=frozenset({MAIN_ACCESS}))
+        with self.database.write() as session:
+            return links.issue_link(session, principal, account_id, email, ttl, now=now).url(self.base)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +106,9 @@ def shop(tmp_path_factory):
     late = shop.invoices(ANA)[3]
     with database.write() as session:
         session.execute(update(Invoice).where(Invoice.public_id == late["id"]).values(
-            due_at=datetime.now(timezone.utc) - timedelta(days=4, hours=1)))
+            # 4 calendar days ago in the store's zone (UTC) whatever the time of day: the server
+            # process runs on the real clock.
+            due_at=datetime.now(timezone.utc).replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=4)))
     for invoice in shop.invoices(ANA):
         api.put(f"/accounts/{ANA}/invoices/{invoice['id']}",
                 json={"status": "Opened", "paymentLink": f"https://pay.example/{invoice['friendlyId']}"})
@@ -331,7 +335,7 @@ def test_a_customer_link_shows_only_their_accounts_and_expires(browser, shop):
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = phone.new_page()
     try:
-        page.goto(shop.link("ana@example.com", timedelta(hours=1)))
+        page.goto(shop.link(ANA, "ana@example.com", timedelta(hours=1)))
         assert page.url == shop.base + "/my-credits"
         headings = page.locator("section.account h2").all_inner_texts()
         assert headings == [f"Account {ANA}"]
@@ -350,9 +354,11 @@ def test_a_customer_link_shows_only_their_accounts_and_expires(browser, shop):
         screenshot(page, "my-credits", for_docs=True)
 
         page.context.clear_cookies()
-        page.goto(shop.link("bruno@example.com", timedelta(seconds=2)))
+        # The shortest lifetime is a minute: issued 55 s in the past, the link has 4 to 5 s left.
+        issued_at = datetime.now(timezone.utc) - timedelta(seconds=55)
+        page.goto(shop.link(BRUNO, "bruno@example.com", timedelta(minutes=1), now=issued_at))
         assert page.locator("section.account h2").all_inner_texts() == [f"Account {BRUNO}"]
-        time.sleep(2.2)
+        time.sleep(5.2)
         page.reload()
         assert "expired" in page.locator(".problem").inner_text()
         assert BRUNO not in page.content()

@@ -71,14 +71,22 @@ def test_first_run_operator_users_and_links(tmp_path):
         assert console.sign_in(*printed.groups()).status_code == 303
         assert Console(app).sign_in("viewer@example.com", generated).status_code == 303
 
-        refused = run(env, "links", "create", "--store", "default", "--email", "customer@example.com")
+        key = json.loads((tmp_path / "var" / "first-run-key.json").read_text())
+        opened = TestClient(app).post(
+            "/api/creditcontrol/accounts",
+            headers={"X-VTEX-API-AppKey": key["appKey"], "X-VTEX-API-AppToken": key["appToken"]},
+            json={"document": "12345678901", "documentType": "CPF", "email": "customer@example.com"},
+        )
+        assert opened.status_code == 200, opened.text
+        account = ("--store", "default", "--account", "12345678901_CPF")
+        refused = run(env, "links", "create", *account, "--email", "customer@example.com")
         assert refused.returncode != 0 and "My Credits is turned off" in refused.stderr
         console.post("/admin/settings", {
             "dailyInterestRate": "0", "invoicePostponementLimit": "0", "taxRate": "0", "maxPostponementDays": "0",
             "defaultCreditValue": "0", "maxPreAuthorizationGrowthRate": "0", "myCreditsEnabled": "on",
             "locale": "en_US", "currency": "USD", "timezone": "UTC",
         })
-        linked = run(env, "links", "create", "--store", "default", "--email", "customer@example.com",
+        linked = run(env, "links", "create", *account, "--email", "customer@example.com",
                      "--ttl-minutes", "5", "--base-url", "http://testserver")
         assert linked.returncode == 0, linked.stderr
         url_printed = linked.stdout.strip()
@@ -86,6 +94,6 @@ def test_first_run_operator_users_and_links(tmp_path):
         customer = TestClient(app, follow_redirects=False)
         entered = customer.get(url_printed.removeprefix("http://testserver"))
         assert entered.status_code == 303
-        assert "no credit account for customer@example.com" in customer.get("/my-credits").text
+        assert "Account 12345678901_CPF" in customer.get("/my-credits").text
     finally:
         database.dispose()

@@ -51,7 +51,7 @@ SEED = 20240501
 # so the second pass sees the ids the first one created.
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
 PASSES = 2
-STATEFUL_SCENARIOS = 15
+STATEFUL_SCENARIOS = 40  # enough that the chain reaches an invoice of a settlement (P(none) < 0.1 %)
 STATEFUL_STEPS = 20
 # 25 operations x (12 + 6) x 2 passes = 900 bulk requests per database, plus up to 15 x 20
 # stateful steps. The floor asserted per database makes at least 2,000 per `make test` run

@@ -202,6 +202,9 @@ def settings(database_url, tmp_path_factory, smtp_server):
         smtp_timeout_s=5,
         mail_sender="Credit Desk <credit@store.example>",
         webhook_timeout_s=5,
+        # The receiver listens on loopback, which webhooks may reach only when the operator
+        # allows it (tests of the refusals clear this, see tests/events/test_destinations.py).
+        webhook_allowed_hosts="127.0.0.1",
     )
 
 

@@ -396,14 +396,15 @@ def test_postponement_refusal_codes_are_distinct(api):
 # --- overdue ------------------------------------------------------------------------------------
 
 
-def test_overdue_invoice_reports_days_and_interest_without_changing_value(api, database, store):
+def test_overdue_invoice_reports_days_and_interest_without_changing_value(api, database, store, frozen_clock):
     configure(api, dailyInterestRate="0.01")
     bill = Bill(api, "100")
     fresh = bill.get()
     assert fresh["daysOverdue"] == 0
     assert dec(fresh["interest"]) == 0
 
-    due = datetime.now(timezone.utc) - timedelta(days=10, hours=3)
+    due = datetime(2026, 3, 1, 21, 0, tzinfo=timezone.utc)
+    frozen_clock.set(due + timedelta(days=10, hours=2))  # 10 calendar days later, 23:00 (UTC store)
     set_invoice(database, store, bill.id, due_at=due, original_due_at=due)
     invoice = bill.get()
     assert invoice["status"] == "Opened"
@@ -426,9 +427,10 @@ def test_overdue_invoice_reports_days_and_interest_without_changing_value(api, d
     assert bill.balance() == 0
 
 
-def test_overdue_without_interest_rate_reports_zero_interest(api, database, store):
+def test_overdue_without_interest_rate_reports_zero_interest(api, database, store, frozen_clock):
     bill = Bill(api, "100")
-    due = datetime.now(timezone.utc) - timedelta(days=3, minutes=1)
+    due = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    frozen_clock.set(due + timedelta(days=3, minutes=1))
     set_invoice(database, store, bill.id, due_at=due)
     invoice = bill.get()
     assert invoice["daysOverdue"] == 3

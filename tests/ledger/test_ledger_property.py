@@ -1,6 +1,8 @@
 """The ledger property (issues 3 and 4): after any sequence of operations, the stored account
-figures equal a recomputation from the ledger, every Credit entry has domain.md's value, and
-what the customer owes on Opened invoices is exactly what the balance says.
+figures equal a recomputation from the ledger, every Credit entry has domain.md's value,
+what the customer owes on Opened invoices is exactly what the balance says, and no transaction
+gives back more than it settled (cancellations + refunds ≤ settled, the paid excess of the
+refunds within what was paid).
 
 A Hypothesis state machine drives the service layer (one `database.write()` per operation, as
 the routes do; a few rules go through HTTP) and keeps its own model of every account, hold and
@@ -174,7 +176,14 @@ class ModelHold:
     settled: int = 0
     refunded: int = 0
     refund_excess: int = 0
+    # What invoice cancellations released (what was still owed on each).
+    cancelled: int = 0
     invoices: list[str] = field(default_factory=list)
+
+    @property
+    def refundable(self) -> int:
+        """domain.md: a refund is at most settled − already refunded − already cancelled."""
+        return self.settled - self.refunded - self.cancelled
 
 
 @dataclass
@@ -426,6 +435,9 @@ class LedgerMachine(RuleBasedStateMachine):
             invoice = ModelInvoice(f"{hold.public_id}-{number:02d}", hold.public_id, number, cents)
             hold.invoices.append(invoice.public_id)
             self.invoices[invoice.public_id] = invoice
+
+    def paid_on(self, hold: ModelHold) -> int:
+        return sum(self.invoices[i].paid for i in hold.invoices)
 
     def open_owed(self, hold: ModelHold) -> int:
         return sum(
@@ -864,24 +876,26 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(
         lambda self: self.calls["refund"] < CAPS["refund"]
-        and any(h.status == "Settled" and h.settled > h.refunded for h in self.holds.values())
+        and any(h.status == "Settled" and h.refundable > 0 for h in self.holds.values())
     )
     @rule(data=st.data())
     def refund(self, data):
         self.calls["refund"] += 1
 
         def can_refund(hold: ModelHold) -> bool:
-            return hold.status == "Settled" and hold.settled > hold.refunded
+            return hold.status == "Settled" and hold.refundable > 0
 
-        # Refunds over paid invoices are the ones that return money beyond the open invoices.
+        # Refunds over paid or cancelled invoices are the ones that return money beyond the
+        # open invoices (the paid part may come back; the cancelled part already has).
         hold = self.pick(
             data,
             self.holds,
-            lambda h: can_refund(h) and any(self.invoices[i].paid for i in h.invoices),
+            lambda h: can_refund(h)
+            and any(self.invoices[i].paid or self.invoices[i].status == "Cancelled" for i in h.invoices),
             can_refund,
         )
         account = self.accounts[hold.account]
-        refundable = hold.settled - hold.refunded
+        refundable = hold.refundable
         choices = [AMOUNTS, st.just(refundable + 1)]
         if refundable > 0:
             choices += [st.just(refundable)] * 3 + [st.integers(1, refundable)] * 3
@@ -904,6 +918,11 @@ class LedgerMachine(RuleBasedStateMachine):
         excess = self.lower(hold, value)
         if excess:
             OUTCOMES["refund: part of it beyond the open invoices"] += 1
+        if hold.cancelled:
+            OUTCOMES["refund: after a cancellation"] += 1
+        # What was left to refund is what is still owed plus what was paid and not yet given
+        # back: the excess comes only out of the latter.
+        assert excess <= self.paid_on(hold) - hold.refund_excess
         account.balance += value
         hold.refunded += value
         hold.refund_excess += excess
@@ -937,6 +956,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _cancel(self, invoice: ModelInvoice) -> None:
         self._invoice_account(invoice).balance += invoice.owed
+        self.holds[invoice.transaction].cancelled += invoice.owed
         invoice.status = "Cancelled"
 
     def _reverse(self, invoice: ModelInvoice) -> None:
@@ -1037,6 +1057,11 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals = {"InvoiceCancelled"}
         elif invoice.status == "Paid" and new_status == "Cancelled":
             refusals = {"InvoiceAlreadyPaid"}
+        elif invoice.status == "Paid" and new_status == "Opened":
+            hold = self.holds[invoice.transaction]
+            # A refund gave paid money back: the payments may not fall below it.
+            if self.paid_on(hold) - invoice.paid < hold.refund_excess:
+                refusals = {"PaymentAlreadyRefunded"}
         if via_http:
             done = self.attempt_http(
                 lambda: self.api.put(
@@ -1230,10 +1255,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
         assert {h.public_id for h in state.holds} == set(self.holds)
         invoice_sums: dict[int, int] = {}
+        cancelled_sums: dict[int, int] = {}
         for invoice in state.invoices:
             invoice_sums[invoice.transaction_id] = (
                 invoice_sums.get(invoice.transaction_id, 0) + invoice.value_cents
             )
+            if invoice.status == "Cancelled":
+                cancelled_sums[invoice.transaction_id] = cancelled_sums.get(
+                    invoice.transaction_id, 0
+                ) + (invoice.value_cents - invoice.paid_cents)
         for row in state.holds:
             model = self.holds[row.public_id]
             assert by_pk[row.account_id] == model.account
@@ -1247,6 +1277,11 @@ class LedgerMachine(RuleBasedStateMachine):
             assert invoice_sums.get(row.id, 0) == row.settled_cents - (
                 row.refunded_cents - row.refund_excess_cents
             )
+            # domain.md's invariant: cancellations + refunds (the paid excess given back
+            # included) ≤ settled; and the excess never more than what was paid.
+            assert cancelled_sums.get(row.id, 0) == model.cancelled
+            assert model.cancelled + model.refunded <= model.settled
+            assert model.refund_excess <= self.paid_on(model)
 
         assert {i.public_id for i in state.invoices} == set(self.invoices)
         for row in state.invoices:

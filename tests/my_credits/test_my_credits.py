@@ -1,8 +1,7 @@
 """My Credits without a browser, on SQLite and PostgreSQL: links and user tokens, what a customer
-sees (and never sees), expiry, the store switch, and the API extension that issues links."""
+sees (and never sees), expiry, the store switch, and the API extension that issues links.
+Revocation and the other link rules: test_links.py."""
 
-import base64
-import json
 import re
 from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
@@ -22,9 +21,9 @@ def customer_client(app, base_url="http://testserver") -> TestClient:
     return TestClient(app, base_url=base_url, raise_server_exceptions=False, follow_redirects=False)
 
 
-def link_for(app, store, email: str, ttl=timedelta(hours=1), now=None) -> str:
-    with store.database.read() as session:
-        issued = links.issue_link(session, app.state.secret_key, store.id, email, ttl, now=now)
+def link_for(store, account_id: str, email: str, ttl=timedelta(hours=1), now=None) -> str:
+    with store.database.write() as session:
+        issued = links.issue_link(session, store.principal(), account_id, email, ttl, now=now)
     return issued.url("http://testserver")
 
 
@@ -37,7 +36,7 @@ def account_ids(html: str) -> set[str]:
     return set(re.findall(r"<h2 id=\"acc-\d+\">Account ([^<\s]+)", html))
 
 
-def test_a_link_shows_every_account_of_the_customer_and_nothing_else(app, store, api):
+def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock):
     configure(api, myCreditsEnabled=True, dailyInterestRate="0.01")
     own = open_account(api, email="ana@example.com", credit_limit="300")["id"]
     shared = open_account(api, email="company@example.com", credit_limit="900")["id"]
@@ -50,10 +49,11 @@ def test_a_link_shows_every_account_of_the_customer_and_nothing_else(app, store,
     with store.database.write() as session:
         session.execute(
             update(Invoice).where(Invoice.store_id == store.id, Invoice.public_id == first["id"])
-            .values(due_at=datetime.now(timezone.utc) - timedelta(days=3, hours=1))
+            # 3 calendar days before the frozen "now" (a UTC store), whatever its time of day.
+            .values(due_at=frozen_clock().replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=3))
         )
     client = customer_client(app)
-    response = enter(client, link_for(app, store, "Ana@Example.com"))
+    response = enter(client, link_for(store, own, "Ana@Example.com"))
     assert response.status_code == 303 and response.headers["location"] == "/my-credits"
     cookie = SimpleCookie()
     cookie.load(response.headers["set-cookie"])
@@ -61,8 +61,8 @@ def test_a_link_shows_every_account_of_the_customer_and_nothing_else(app, store,
     assert morsel["httponly"] is True and morsel["path"] == "/my-credits" and morsel["samesite"].lower() == "lax"
     page = client.get("/my-credits")
     assert page.status_code == 200
-    assert account_ids(page.text) == {own, shared}
-    assert "(you are a holder)" in page.text
+    # A link opens the one account it was issued for (ana's other account needs its own link).
+    assert account_ids(page.text) == {own}
     assert "bruno@example.com" not in page.text and "$77.00" not in page.text
     # The overdue invoice: 3 days at 1% a day on 50.00 is 1.50 of interest, owed 51.50.
     overdue = page.text.split('class="invoices overdue"')[1].split("</ul>")[0]
@@ -71,6 +71,10 @@ def test_a_link_shows_every_account_of_the_customer_and_nothing_else(app, store,
     opened = page.text.split('class="invoices open"')[1].split("</ul>")[0]
     assert second["friendlyId"] in opened and "$50.00" in opened
     assert page.headers["referrer-policy"] == "no-referrer"
+    as_holder = customer_client(app)
+    enter(as_holder, link_for(store, shared, "ana@example.com"))
+    held = as_holder.get("/my-credits").text
+    assert account_ids(held) == {shared} and "(you are a holder)" in held
 
 
 def test_a_link_of_store_a_shows_nothing_of_store_b(app, store, api, other_api):
@@ -80,31 +84,27 @@ def test_a_link_of_store_a_shows_nothing_of_store_b(app, store, api, other_api):
     theirs = open_account(other_api, email="both@example.com", credit_limit="4321")["id"]
     purchase(other_api, theirs, "12.34")
     client = customer_client(app)
-    enter(client, link_for(app, store, "both@example.com"))
+    enter(client, link_for(store, mine, "both@example.com"))
     page = client.get("/my-credits")
     assert account_ids(page.text) == {mine}
     assert "$4,321.00" not in page.text and "$12.34" not in page.text
 
 
-def test_links_expire_and_cannot_be_forged(app, store, api):
+def test_links_expire_and_cannot_be_guessed(app, store, api):
     configure(api, myCreditsEnabled=True)
-    open_account(api, email="late@example.com")
+    account_id = open_account(api, email="late@example.com")["id"]
     client = customer_client(app)
     past = datetime.now(timezone.utc) - timedelta(hours=2)
-    expired = enter(client, link_for(app, store, "late@example.com", ttl=timedelta(hours=1), now=past))
+    expired = enter(client, link_for(store, account_id, "late@example.com", ttl=timedelta(hours=1), now=past))
     assert expired.status_code == 401 and "expired" in expired.text
-    good = link_for(app, store, "late@example.com")
-    payload, signature = good.split("token=")[1].rsplit(".", 1)
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    assert claims["e"] == "late@example.com"
-    claims["e"] = "someone.else@example.com"
-    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    forged = enter(client, links.IssuedLink(token=f"{changed}.{signature}", expires_at=past).url("http://testserver"))
+    good = link_for(store, account_id, "late@example.com").split("token=")[1]
+    changed = good[:-1] + ("A" if good[-1] != "A" else "B")
+    forged = client.get(f"/my-credits/enter?token={changed}")
     assert forged.status_code == 401 and "not valid" in forged.text
     # A kept cookie stops working when its link expires, too.
     client.cookies.set(
         "cc_my_credits",
-        link_for(app, store, "late@example.com", ttl=timedelta(hours=1), now=past).split("token=")[1],
+        link_for(store, account_id, "late@example.com", ttl=timedelta(hours=1), now=past).split("token=")[1],
         path="/my-credits",
     )
     stale = client.get("/my-credits")
@@ -132,16 +132,16 @@ def test_a_user_token_opens_my_credits(app, store, api):
 
 
 def test_my_credits_follows_the_store_switch(app, store, api):
-    open_account(api, email="off@example.com")
-    with store.database.read() as session:
+    account_id = open_account(api, email="off@example.com")["id"]
+    with store.database.write() as session:
         try:
-            links.issue_link(session, app.state.secret_key, store.id, "off@example.com")
+            links.issue_link(session, store.principal(), account_id, "off@example.com", timedelta(hours=1))
             raise AssertionError("a link was issued while My Credits is off")
         except links.Conflict as error:
             assert error.code == "MyCreditsDisabled"
     configure(api, myCreditsEnabled=True)
     client = customer_client(app)
-    enter(client, link_for(app, store, "off@example.com"))
+    enter(client, link_for(store, account_id, "off@example.com"))
     assert client.get("/my-credits").status_code == 200
     configure(api, myCreditsEnabled=False)
     page = client.get("/my-credits")
@@ -152,14 +152,14 @@ def test_payment_instructions_are_shown_as_text(app, store, api):
     from tests.console.support import signed_in
     from tests.console.test_pages import configure_presentation
 
-    open_account(api, email="pay@example.com")
+    account_id = open_account(api, email="pay@example.com")["id"]
     console = signed_in(app, store)
     configure_presentation(
         console, myCreditsEnabled="on", paymentInstructions="Bank 001\n<b>Agency</b> 1234", locale="pt_BR",
         currency="BRL",
     )
     client = customer_client(app)
-    enter(client, link_for(app, store, "pay@example.com"))
+    enter(client, link_for(store, account_id, "pay@example.com"))
     page = client.get("/my-credits").text
     assert "Bank 001\n&lt;b&gt;Agency&lt;/b&gt; 1234" in page
     assert "R$" in page and 'lang="pt-BR"' in page
@@ -167,9 +167,9 @@ def test_payment_instructions_are_shown_as_text(app, store, api):
 
 def test_leaving_needs_the_page_token(app, store, api):
     configure(api, myCreditsEnabled=True)
-    open_account(api, email="leave@example.com")
+    account_id = open_account(api, email="leave@example.com")["id"]
     client = customer_client(app)
-    enter(client, link_for(app, store, "leave@example.com"))
+    enter(client, link_for(store, account_id, "leave@example.com"))
     assert client.post("/my-credits/sign-out", data={"token": "x"}).status_code == 403
     token = re.search(r'name="token" value="([^"]+)"', client.get("/my-credits").text).group(1)
     left = client.post("/my-credits/sign-out", data={"token": token})
@@ -179,19 +179,34 @@ def test_leaving_needs_the_page_token(app, store, api):
 def test_api_extension_issues_working_links(app, store, api):
     configure(api, myCreditsEnabled=True)
     account_id = open_account(api, email="api@example.com")["id"]
-    created = api.post("/mycredits/links", json={"email": "api@example.com", "ttlMinutes": 30})
+    links_path = f"/accounts/{account_id}/mycredits/links"
+    created = api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 30})
     assert created.status_code == 200, created.text
     body = created.json()
+    assert body["creditAccountId"] == account_id and body["email"] == "api@example.com"
+    assert body["status"] == "active" and body["revokedAt"] is None and len(body["id"]) == 32
     expires = datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
     assert timedelta(minutes=29) < expires - datetime.now(timezone.utc) <= timedelta(minutes=30)
     client = customer_client(app)
     enter(client, body["url"])
     assert account_ids(client.get("/my-credits").text) == {account_id}
-    assert api.post("/mycredits/links", json={"email": "nope"}).status_code == 400
-    assert api.post("/mycredits/links", json={"email": "a@example.com", "ttlMinutes": 0}).status_code == 400
-    assert api.post("/mycredits/links", json={"email": "a@example.com", "extra": 1}).status_code == 400
+    assert api.post(links_path, json={"email": "nope"}).status_code == 400
+    assert api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 0}).status_code == 400
+    assert api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 7 * 24 * 60 + 1}).status_code == 400
+    assert api.post(links_path, json={"email": "api@example.com", "extra": 1}).status_code == 400
+    assert api.post("/accounts/no-such-account/mycredits/links", json={"email": "api@example.com"}).status_code == 404
     reader = store.api(resources=["Read Invoices"])
-    assert reader.post("/mycredits/links", json={"email": "api@example.com"}).status_code == 403
+    assert reader.post(links_path, json={"email": "api@example.com"}).status_code == 403
     configure(api, myCreditsEnabled=False)
-    refused = api.post("/mycredits/links", json={"email": "api@example.com"})
+    refused = api.post(links_path, json={"email": "api@example.com"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "MyCreditsDisabled"
+
+
+def test_without_ttl_a_link_works_for_the_configured_default(app, store, api):
+    configure(api, myCreditsEnabled=True)
+    account_id = open_account(api, email="default@example.com")["id"]
+    created = api.post(f"/accounts/{account_id}/mycredits/links", json={"email": "default@example.com"})
+    assert created.status_code == 200, created.text
+    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    hours = app.state.settings.my_credits_link_ttl_hours
+    assert hours == 72 and timedelta(hours=hours) - timedelta(minutes=1) < lifetime <= timedelta(hours=hours)

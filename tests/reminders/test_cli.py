@@ -20,6 +20,7 @@ def run_cli(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTOMER_CREDIT_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("CUSTOMER_CREDIT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CUSTOMER_CREDIT_MAIL_BACKEND", "eml")
+    monkeypatch.setenv("CUSTOMER_CREDIT_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # its webhook is on loopback
     monkeypatch.setenv("CUSTOMER_CREDIT_LOG_LEVEL", "WARNING")
     monkeypatch.setattr(logs, "configure", lambda level: None)
     get_settings.cache_clear()

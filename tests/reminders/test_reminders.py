@@ -1,16 +1,19 @@
 """Due-date reminders against a real SMTP server (aiosmtpd on 127.0.0.1) with a frozen
-clock: the right e-mails on the right days, once, to the account and its holders, in the
+clock and invoices due on fixed dates (nothing depends on the wall clock): the right e-mails on the right days, once, to the account and its holders, in the
 store's locale, currency and time zone; not for paid or postponed invoices; retried when the
 server refuses (a 5xx is failed at once); never twice, even with two workers at once or a
 worker killed mid-send."""
 
 import threading
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.dates import format_date
+from sqlalchemy import update
 
 from customer_credit.jobs.registry import default_jobs
+from customer_credit.invoices.models import Invoice
 from customer_credit.jobs.worker import Worker
 from customer_credit.reminders import mail
 from customer_credit.stores.models import StoreConfig
@@ -18,6 +21,10 @@ from tests.events.support import run_worker
 from tests.helpers import configure, open_account, purchase
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+FIRST_DUE_DAY = date(2026, 12, 1)
+# Times of day of the due moment, in São Paulo: around the triggers' 09:00 and 10:00 and
+# next to midnight on both sides.
+DUE_TIMES = ["00:05", "09:59", "10:30", "15:00", "23:55"]
 
 
 def setup_store(
@@ -55,6 +62,22 @@ def invoices(api, account_id) -> list[dict]:
     return api.get(f"/accounts/{account_id}/invoices").json()["data"]
 
 
+def bill(api, database, store, account_id, value, *, installments=1, due_time="15:00") -> list[dict]:
+    """A settled purchase whose invoices fall due on fixed dates: the first on FIRST_DUE_DAY at
+    `due_time` in São Paulo, the next ones 30 days apart, all issued 60 days before the first."""
+    purchase(api, account_id, value, installments=installments)
+    first_due = datetime.combine(FIRST_DUE_DAY, time.fromisoformat(due_time), tzinfo=SAO_PAULO)
+    with database.write() as session:
+        for number, invoice in enumerate(invoices(api, account_id)):
+            due = first_due + timedelta(days=30 * number)
+            session.execute(
+                update(Invoice)
+                .where(Invoice.store_id == store.id, Invoice.public_id == invoice["id"])
+                .values(due_at=due, original_due_at=due, created_at=first_due - timedelta(days=60))
+            )
+    return invoices(api, account_id)
+
+
 def due_of(invoice: dict) -> datetime:
     return datetime.fromisoformat(invoice["dueDate"].replace("Z", "+00:00"))
 
@@ -73,11 +96,11 @@ def texts(message) -> tuple[str, str]:
     )
 
 
-def test_the_right_emails_on_the_right_days_once(api, database, store, mailbox):
+@pytest.mark.parametrize("due_time", DUE_TIMES)
+def test_the_right_emails_on_the_right_days_once(api, database, store, mailbox, due_time):
     setup_store(api, database, store)
     account_id, email, holder = customer(api)
-    purchase(api, account_id, "200", installments=2)
-    first, second = invoices(api, account_id)
+    first, second = bill(api, database, store, account_id, "200", installments=2, due_time=due_time)
     prior = send_time(first, 3, "09:00:00", "prior")
 
     run_worker(database, prior - timedelta(minutes=1))
@@ -130,10 +153,8 @@ def test_no_reminder_for_an_invoice_paid_before_or_after_it_was_claimed(api, dat
     setup_store(api, database, store)
     paid_early, early_email, _ = customer(api, holder=False)
     paid_late, late_email, _ = customer(api, holder=False)
-    purchase(api, paid_early, "50")
-    purchase(api, paid_late, "50")
-    (early,) = invoices(api, paid_early)
-    (late,) = invoices(api, paid_late)
+    (early,) = bill(api, database, store, paid_early, "50")
+    (late,) = bill(api, database, store, paid_late, "50")
     assert api.post(f"/accounts/{paid_early}/invoices/{early['id']}/payments").status_code == 200
     moment = send_time(late, 3, "09:00:00", "prior") + timedelta(minutes=1)
 
@@ -150,8 +171,7 @@ def test_no_reminder_for_an_invoice_paid_before_or_after_it_was_claimed(api, dat
 def test_a_postponement_moves_the_reminders(api, database, store, mailbox):
     setup_store(api, database, store, postponementEnabled=True, invoicePostponementLimit=2, maxPostponementDays=30)
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "80")
-    (before,) = invoices(api, account_id)
+    (before,) = bill(api, database, store, account_id, "80")
     postponed = api.put(f"/accounts/{account_id}/invoices/{before['id']}/postponement", json={"dueDays": 5})
     assert postponed.status_code == 200, postponed.text
     (after,) = invoices(api, account_id)
@@ -169,8 +189,7 @@ def test_a_postponement_moves_the_reminders(api, database, store, mailbox):
 def test_a_refused_send_is_retried_with_backoff_and_logged(api, database, store, mailbox):
     setup_store(api, database, store)
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "60")
-    (invoice,) = invoices(api, account_id)
+    (invoice,) = bill(api, database, store, account_id, "60")
     moment = send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1)
     mailbox.refuse[email] = 2
 
@@ -195,8 +214,7 @@ def test_a_refused_send_is_retried_with_backoff_and_logged(api, database, store,
 def test_a_permanent_refusal_is_logged_as_failed_and_not_retried(api, database, store, mailbox):
     setup_store(api, database, store)
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "60")
-    (invoice,) = invoices(api, account_id)
+    (invoice,) = bill(api, database, store, account_id, "60")
     moment = send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1)
     mailbox.unknown.add(email)
     for later in (timedelta(0), timedelta(minutes=5), timedelta(hours=3)):
@@ -209,8 +227,7 @@ def test_a_permanent_refusal_is_logged_as_failed_and_not_retried(api, database, 
 def test_a_worker_killed_while_sending_never_sends_twice(api, database, store, mailbox, monkeypatch):
     setup_store(api, database, store)
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "60")
-    (invoice,) = invoices(api, account_id)
+    (invoice,) = bill(api, database, store, account_id, "60")
     moment = send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1)
 
     def killed(self, message, stem):
@@ -230,10 +247,10 @@ def test_two_workers_at_once_send_each_reminder_once(api, database, store, mailb
     setup_store(api, database, store)
     customers = [customer(api, holder=False) for _ in range(6)]
     for account_id, _email, _ in customers:
-        purchase(api, account_id, "30")
+        bill(api, database, store, account_id, "30")
     moments = [send_time(invoices(api, a)[0], 3, "09:00:00", "prior") for a, _, _ in customers]
-    moment = max(moments) + timedelta(minutes=1)  # all issued within a second: the same day
-    assert max(moments) - min(moments) < timedelta(hours=1)
+    assert len(set(moments)) == 1  # all due at the same moment
+    moment = moments[0] + timedelta(minutes=1)
 
     workers = [Worker(database, jobs=default_jobs(1.0), clock=lambda: moment) for _ in range(2)]
     threads = [threading.Thread(target=worker.run_once) for worker in workers]
@@ -254,8 +271,7 @@ def test_a_worker_that_was_down_sends_the_latest_missed_reminder_once(api, datab
         after=({"days": 1, "timeOfDay": "08:00:00"},),
     )
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "40", installments=2)
-    first, second = invoices(api, account_id)
+    first, second = bill(api, database, store, account_id, "40", installments=2)
     # Down from before the 7-days reminder until after the 3-days one: only the latter goes.
     back = send_time(first, 3, "09:00:00", "prior") + timedelta(hours=2)
     run_worker(database, back)
@@ -298,8 +314,7 @@ def test_templates_can_be_overridden_per_store(api, other_api, database, store, 
     ).status_code == 403
 
     account_id, email, _ = customer(api, holder=False)
-    purchase(api, account_id, "70")
-    (invoice,) = invoices(api, account_id)
+    (invoice,) = bill(api, database, store, account_id, "70")
     run_worker(database, send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1))
     (message,) = mailbox.to(email)
     assert message["Subject"].startswith(f"Pague a fatura {invoice['friendlyId']} até ")

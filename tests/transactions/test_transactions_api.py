@@ -271,6 +271,31 @@ def test_settlement_releases_the_hold_and_issues_the_invoices(api):
     assert entries[0]["metadata"]["numberOfInstallments"] == 3
 
 
+def test_settlement_entry_counts_the_invoices_actually_issued(api):
+    """0.02 in 3 installments issues 2 invoices (a part of 0 cents issues none): the entry's
+    numberOfInstallments says 2, like the invoices' own numberOfInstallments."""
+    opened = open_account(api, credit_limit="10")
+    transaction_id = purchase(api, opened["id"], "0.02", installments=3)
+    issued = invoices(api, opened["id"])
+    assert [dec(i["value"]) for i in issued] == [dec("0.01"), dec("0.01")]
+    assert {i["numberOfInstallments"] for i in issued} == {2}
+    (entry,) = ledger(api, opened["id"])
+    assert entry["metadata"]["transactionId"] == transaction_id
+    assert entry["metadata"]["numberOfInstallments"] == 2
+
+
+def test_settlement_change_entry_counts_the_invoices_it_issued(api):
+    configure(api, maxPreAuthorizationGrowthRate="0.5")
+    opened = open_account(api, credit_limit="10")
+    transaction_id = purchase(api, opened["id"], "1", installments=3)
+    # 0.01 more in 3 installments: one extra invoice; 0.02 less: none.
+    assert settle(api, opened["id"], transaction_id, "1.01").status_code == 200
+    assert settle(api, opened["id"], transaction_id, "0.99").status_code == 200
+    assert len(invoices(api, opened["id"])) == 4
+    counts = [e["metadata"]["numberOfInstallments"] for e in ledger(api, opened["id"])]
+    assert counts == [3, 1, 0]
+
+
 def test_settlement_only_for_holds_created_with_settle_true(api):
     opened = open_account(api, credit_limit="100")
     transaction_id = hold(api, opened["id"], "50", settle=False).json()["id"]

@@ -4,6 +4,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import CLOSED, OPEN, Account, Holder
+from customer_credit.validation import normalize_email
 
 
 def find_open(session: Session, store_id: int, public_id: str, *, lock: bool = False) -> Account | None:
@@ -52,10 +53,10 @@ def search(
             and_(
                 Holder.account_id == Account.id,
                 Holder.removed_at.is_(None),
-                func.lower(Holder.email) == email.lower(),
+                func.lower(Holder.email) == normalize_email(email),
             )
         )
-        conditions.append(or_(func.lower(Account.email) == email.lower(), held))
+        conditions.append(or_(func.lower(Account.email) == normalize_email(email), held))
     return select(Account).where(*conditions)
 
 

@@ -17,10 +17,11 @@ from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT
 from customer_credit.money import from_cents, rate_from_units, rate_to_units, to_cents
 from customer_credit.money import rate_for_wire
+from customer_credit.my_credits.revocation import revoke_account_links, revoke_holder_links
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 from customer_credit.transactions.models import AUTHORIZED, Transaction
-from customer_credit.validation import clean_email, clean_path_id, clean_text
+from customer_credit.validation import clean_email, clean_path_id, clean_text, normalize_email
 
 DOCUMENT_TYPES = ("CPF", "CNPJ", "Other")
 HOLDER_LEVEL = 2
@@ -229,7 +230,7 @@ def close_account(
     for field, sent in (("document", document), ("documentType", document_type)):
         if sent is not None and sent != expected[field]:
             raise Conflict(f"{field} does not match the account", code="AccountMismatch")
-    if email is not None and email.strip().lower() != account.email.lower():
+    if email is not None and normalize_email(email) != normalize_email(account.email):
         raise Conflict("email does not match the account", code="AccountMismatch")
     open_invoices = session.scalar(
         select(exists().where(Invoice.account_id == account.id, Invoice.status == OPENED))
@@ -242,12 +243,20 @@ def close_account(
             "the account has open invoices or live holds; settle or cancel them first",
             code="AccountHasOpenDebt",
         )
+    if account.balance_cents < 0:
+        # A manual debit is a debt too: closing would silently drop the receivable.
+        raise Conflict(
+            f"the account owes {from_cents(-account.balance_cents)} (negative balance); "
+            "it cannot be closed until that is paid",
+            code="AccountOwesMoney",
+        )
     now = utcnow()
     account.status = CLOSED
     account.closed_at = now
     account.updated_at = now
     for holder in queries.active_holders(session, account.id):
         holder.removed_at = now
+    revoke_account_links(session, account, now)
     events.record(session, events.ACCOUNT_CLOSED, account=account)
     return account
 
@@ -271,7 +280,7 @@ def search_accounts(
 def add_holder(session: Session, principal: Principal, public_id: str, email: str) -> Holder:
     account = lock_open_account(session, principal, public_id)
     email = clean_email("claims.email", email)
-    if email == account.email.lower():
+    if email == normalize_email(account.email):
         raise Conflict("this e-mail owns the account already", code="HolderAlreadyExists")
     if queries.find_active_holder_by_email(session, principal.store_id, email) is not None:
         raise Conflict(
@@ -306,6 +315,7 @@ def remove_holder(session: Session, principal: Principal, public_id: str, holder
         raise NotFound(f"no holder {holder_id} on account {public_id}", code="HolderNotFound")
     if holder.removed_at is None:
         holder.removed_at = utcnow()
+        revoke_holder_links(session, holder, holder.removed_at)
         account.updated_at = utcnow()
         events.record(
             session,

@@ -15,6 +15,7 @@ from customer_credit.errors import Unauthorized
 from customer_credit.idempotency import service as idempotency
 
 EMPTY_OK = Response(status_code=200)
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @dataclass
@@ -28,8 +29,9 @@ class RequestContext:
             return _respond(work(session))
 
     def write(self, work: Callable[[Any], Any]) -> Response:
-        """Runs `work` in one write transaction; with an Idempotency-Key the first response is
-        stored in that same transaction and replayed for retries."""
+        """Runs `work` in one write transaction. With an Idempotency-Key, this is where the
+        request starts executing (its body is whole and valid, its caller let in): its outcome,
+        a 2xx or a rule's refusal, is stored with its change and replayed for the key."""
         key = self.request.headers.get("idempotency-key")
         if not key:
             with self.db.write() as session:
@@ -42,9 +44,7 @@ class RequestContext:
                 self.request.method, self.request.url.path, self.request.scope.get("_cc_body", b"")
             ),
             work=lambda session: _render(work(session)),
-            respond=lambda status, body: Response(
-                content=body, status_code=status, media_type="application/json" if body else None
-            ),
+            respond=_stored_response,
         )
 
 
@@ -52,6 +52,17 @@ def _render(payload: Any) -> tuple[int, bytes]:
     if payload is None:
         return 200, b""
     return 200, dumps(payload)
+
+
+def _stored_response(outcome: idempotency.Outcome, replayed: bool) -> Response:
+    # Stripe's header: tells a client (and its logs) that this answer is an earlier one.
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    return Response(
+        content=outcome.body,
+        status_code=outcome.status,
+        media_type="application/json" if outcome.body else None,
+        headers=headers,
+    )
 
 
 def _respond(payload: Any) -> Response:

@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from customer_credit.api.wire import JsonResponse
 from customer_credit.errors import DomainError, RateLimited
@@ -51,6 +52,22 @@ def _validation_details(error: RequestValidationError) -> tuple[str, str, list[d
     return code, summary or "invalid request", details
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers, for a 405's `Allow` (RFC 9110 §15.5.6).
+    FastAPI makes one route per method, and Starlette names only the first route's methods, so
+    the path is matched once per method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError):
@@ -72,7 +89,10 @@ def install_error_handlers(app: FastAPI) -> None:
             code = "RouteNotFound"
         else:
             message = str(error.detail)
-        return error_response(error.status_code, code, message, headers=error.headers)
+        headers = error.headers
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return error_response(error.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, error: Exception):

@@ -126,3 +126,23 @@ class BodyGuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class TrailingSlashMiddleware:
+    """Every route answers the same with or without a trailing slash, with no redirect: a 307
+    loses the body for many clients (and the seed guide writes `…/invoices/`). The slash is
+    removed before routing, so the routes are declared once, without it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                trimmed = path.rstrip("/") or "/"
+                scope = {**scope, "path": trimmed}
+                raw_path = scope.get("raw_path")
+                if raw_path:
+                    scope["raw_path"] = raw_path.rstrip(b"/") or b"/"
+        return await self.app(scope, receive, send)

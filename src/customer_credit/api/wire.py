@@ -41,9 +41,25 @@ def _refuse_lone_surrogates(document: Any) -> None:
                 raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), not a character") from None
 
 
+def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key sent twice is ambiguous (which value did the client mean?), and parsers disagree on
+    it, so such a body is refused rather than letting the last one win."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {duplicate!r} appears more than once in one object")
+    return document
+
+
 def loads(body: bytes | str) -> Any:
     try:
-        document = json.loads(body, parse_float=Decimal, parse_constant=_non_finite)
+        document = json.loads(
+            body,
+            parse_float=Decimal,
+            parse_constant=_non_finite,
+            object_pairs_hook=_object_without_duplicate_keys,
+        )
         _refuse_lone_surrogates(document)
         return document
     except (ValueError, RecursionError) as error:

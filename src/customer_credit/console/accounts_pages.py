@@ -3,7 +3,6 @@ an accounts service function in one write transaction; a refusal of the service 
 the page as the API would have said it."""
 
 import uuid
-from datetime import timedelta
 from collections.abc import Callable
 from math import ceil
 from typing import Annotated
@@ -15,15 +14,15 @@ from starlette.datastructures import FormData
 
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import CLOSED, OPEN, Account
+from customer_credit.clock import now_of
 from customer_credit.console import search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, DomainError, NotFound, field_error
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices.queries import InvoiceFilters
-from customer_credit.invoices.service import overdue
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.ledger import statements
 from customer_credit.ledger.models import CREDIT
 from customer_credit.ledger.service import figures
@@ -207,9 +206,10 @@ def account_page(
             session, visit.principal, InvoiceFilters(), Window((ipage - 1) * PAGE_SIZE, PAGE_SIZE),
             account_public_id=public_id,
         )
-        now = utcnow()
+        now = now_of(request)
+        lateness = Lateness.of_store(config, now)
         invoice_rows = [
-            (invoice, overdue(invoice, config.daily_interest_rate_units, now), search.display_status(invoice, now))
+            (invoice, lateness.of(invoice), search.display_status(invoice, now))
             for invoice, _ in found.rows
         ]
         return render(
@@ -223,6 +223,11 @@ def account_page(
                 transactions=search.transactions_of(session, account), config=config,
                 document_types=DOCUMENT_TYPES, errors=errors or {}, form_name=form_name,
                 values=values or {}, link=link, messages=list(messages), url=account_url(public_id),
+                my_credits_links=[
+                    (row, links.status_of(row, now)) for row in links.list_links(session, visit.principal, public_id)
+                ],
+                link_hours={"default": request.app.state.settings.my_credits_link_ttl_hours,
+                            "max": links.MY_CREDITS_LINK_MAX_HOURS},
                 is_open=account.status == OPEN,
             ),
             status_code=status_code,
@@ -329,42 +334,4 @@ def close_account(public_id: str, request: Request, posted: Annotated[tuple[Visi
         lambda session: accounts.close_account(session, visit.principal, public_id),
         f"Account {public_id} closed.",
         after="/admin/accounts?status=Closed",
-    )
-
-
-@router.post("/accounts/{public_id}/my-credits-link")
-def my_credits_link(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
-    visit, form = posted
-    email = form_text(form, "email", 300)
-    days = form_text(form, "days", 10) or "7"
-    try:
-        ttl_days = int(days)
-        if not 1 <= ttl_days <= links.MAX_TTL.days:
-            raise ValueError
-    except ValueError:
-        return account_page(
-            request, visit, public_id, status_code=400,
-            messages=[Message("error", f"Days: must be a whole number from 1 to {links.MAX_TTL.days}")],
-            errors={"days": f"must be from 1 to {links.MAX_TTL.days}"}, form_name="link", values={"days": days},
-        )
-    try:
-        with request.app.state.db.read() as session:
-            account = accounts.get_account(session, visit.principal, public_id)
-            allowed = {account.email.lower()} | {h.email.lower() for h in accounts.holders_of(session, account)}
-            if email.lower() not in allowed:
-                raise field_error("email", "must be the owner's or a holder's e-mail")
-            issued = links.issue_link(
-                session, request.app.state.secret_key, visit.store.id, email, timedelta(days=ttl_days)
-            )
-    except DomainError as error:
-        return account_page(
-            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
-            errors=details_of(error), form_name="link", values={"days": days},
-        )
-    url = issued.url(str(request.base_url))
-    return account_page(
-        request, visit, public_id,
-        messages=[Message("ok", f"My Credits link for {email.lower()} created; it works until "
-                                f"{visit.presentation.moment(issued.expires_at)}.")],
-        link=url,
     )

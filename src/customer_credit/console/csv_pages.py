@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
 from customer_credit.accounts.models import CLOSED, OPEN
+from customer_credit.clock import now_of
 from customer_credit.console.home import page_context
 from customer_credit.console.invoices_pages import parse_filters
 from customer_credit.console.session import Visit, changing, signed_in
@@ -43,7 +44,7 @@ def export_accounts(request: Request, visit: Annotated[Visit, Depends(signed_in)
 @router.get("/export/invoices.csv")
 def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
     try:
-        filters, _values = parse_filters(request.query_params, visit.presentation)
+        filters, _values = parse_filters(request.query_params, visit.presentation, now=now_of(request))
     except DomainError as error:
         return render(
             request, "import.html",
@@ -51,7 +52,8 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
                          kind=importing.ACCOUNTS),
             status_code=400,
         )
-    return _download(request, visit, "invoices", export.invoices_csv(request.app.state.db, visit.principal, filters))
+    rows = export.invoices_csv(request.app.state.db, visit.principal, filters, now=now_of(request))
+    return _download(request, visit, "invoices", rows)
 
 
 @router.get("/import")

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from customer_credit.clock import now_of
 from customer_credit.console import search
 from customer_credit.console.session import (
     Visit,
@@ -19,10 +20,9 @@ from customer_credit.console.session import (
     signin_token,
     signin_token_ok,
     signing_out,
-    throttle,
 )
+from customer_credit.console.throttle import SignInThrottled, address_of
 from customer_credit.console.web import Message, redirect, render
-from customer_credit.db.base import utcnow
 from customer_credit.errors import InvalidInput, Unauthorized
 from customer_credit.stores import service as stores
 from customer_credit.users import service as users
@@ -35,7 +35,7 @@ def page_context(visit: Visit, active: str, title: str, **extra) -> dict:
 
 
 def _sign_in_page(request: Request, *, status_code=200, messages=(), email="", store="", next_target="",
-                  choices=()):
+                  choices=(), headers=None):
     nonce, fresh = signin_nonce(request)
     response = render(
         request,
@@ -50,6 +50,7 @@ def _sign_in_page(request: Request, *, status_code=200, messages=(), email="", s
             "messages": list(messages),
         },
         status_code=status_code,
+        headers=headers,
     )
     if fresh:
         set_signin_cookie(request, response, nonce)
@@ -75,24 +76,38 @@ async def sign_in(request: Request):
         return _sign_in_page(
             request, status_code=403, messages=[Message("error", "The sign-in form expired; try again.")], **keep
         )
-    key = email.lower()
-    if throttle.blocked(key):
-        return _sign_in_page(
-            request,
-            status_code=429,
-            messages=[Message("error", "Too many failed sign-ins for this e-mail; wait 15 minutes.")],
-            **keep,
-        )
+    db = request.app.state.db
+    throttle = request.app.state.sign_in_throttle
+    address = address_of(request.client.host if request.client else None)
+    now = now_of(request)
 
     def work() -> str:
-        with request.app.state.db.write() as session:
-            operator = users.verify_sign_in(session, email, password, store_name or None)
-            return users.start_session(session, operator)
+        # The attempt is counted (as a failure) before the password is checked, in its own
+        # transaction, so concurrent attempts cannot outrun the limits; see console/throttle.py.
+        with db.write() as session:
+            throttle.reserve(session, email, address, now)
+        try:
+            with db.write() as session:
+                operator = users.verify_sign_in(session, email, password, store_name or None)
+                throttle.succeeded(session, email, address, now)
+                return users.start_session(session, operator)
+        except InvalidInput:
+            # The password was right (for several stores): not a failure.
+            with db.write() as session:
+                throttle.succeeded(session, email, address, now)
+            raise
 
     try:
         token = await run_in_threadpool(work)
+    except SignInThrottled as throttled:
+        return _sign_in_page(
+            request,
+            status_code=429,
+            messages=[Message("error", f"Too many failed sign-ins; try again in {_wait_text(throttled.retry_after_s)}.")],
+            headers={"Retry-After": str(throttled.retry_after_s)},
+            **keep,
+        )
     except Unauthorized:
-        throttle.failed(key)
         return _sign_in_page(
             request, status_code=401, messages=[Message("error", "Wrong e-mail or password.")], **keep
         )
@@ -102,10 +117,15 @@ async def sign_in(request: Request):
             request, status_code=400, messages=[Message("error", "This e-mail signs in to several stores: choose one.")],
             choices=choices, **keep,
         )
-    throttle.succeeded(key)
     response = redirect(request, next_target if next_target and safe_next(next_target) else "/admin")
     set_session_cookie(request, response, token)
     return response
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
 
 
 @router.post("/sign-out")
@@ -119,9 +139,8 @@ def sign_out(request: Request, visit: Annotated[Visit | None, Depends(signing_ou
 
 
 @router.get("")
-@router.get("/")
 def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
-    now = utcnow()
+    now = now_of(request)
     with request.app.state.db.read() as session:
         figures = search.dashboard(
             session, visit.store.id, now=now, month_start=visit.presentation.month_start(now)

@@ -2,7 +2,7 @@
 the invoice page and its actions (pay, cancel, postpone, edit, reverse a payment)."""
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from math import ceil
 from typing import Annotated
 from urllib.parse import quote
@@ -18,10 +18,11 @@ from customer_credit.console.home import page_context
 from customer_credit.console.search import EXPIRED, display_status
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.db.base import utcnow
+from customer_credit.clock import now_of
 from customer_credit.errors import Conflict, DomainError, NotFound, field_error
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.search import parse_filters as api_filters
@@ -56,9 +57,11 @@ def _local_bound(presentation: Presentation, field: str, raw: str, *, upper: boo
     return moment.isoformat()
 
 
-def parse_filters(params: QueryParams | dict, presentation: Presentation) -> tuple[InvoiceFilters, dict]:
+def parse_filters(
+    params: QueryParams | dict, presentation: Presentation, *, now: datetime
+) -> tuple[InvoiceFilters, dict]:
     """The search form's values as the API's filters (the same parsing and the same errors);
-    "Expired" is Opened with a due date already past."""
+    "Expired" is Opened with a due date already past at `now`."""
     values = {name: str(params.get(name) or "").strip()[:1000] for name in FILTER_NAMES}
     status = values["status"]
     if status and status not in STATUS_CHOICES:
@@ -77,7 +80,7 @@ def parse_filters(params: QueryParams | dict, presentation: Presentation) -> tup
     )
     if status == EXPIRED:
         # One condition, so that with op=or it is still "Opened and overdue".
-        filters.extra.append(and_(Invoice.status == OPENED, Invoice.due_at < utcnow()))
+        filters.extra.append(and_(Invoice.status == OPENED, Invoice.due_at < now))
     return filters, values
 
 
@@ -99,12 +102,13 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
         summary=None, page=1, pages=1, display_status=display_status, invoice_url=invoice_url,
     )
     try:
-        filters, values = parse_filters(params, visit.presentation)
+        filters, values = parse_filters(params, visit.presentation, now=now_of(request))
     except DomainError as error:
         context.update(errors=details_of(error), messages=[error_message(error)])
         return render(request, "invoices.html", context, status_code=400)
     with request.app.state.db.read() as session:
-        interest = stores.get_config(session, visit.store.id).daily_interest_rate_units
+        now = now_of(request)
+        lateness = Lateness.of_store(stores.get_config(session, visit.store.id), now)
         number = page_number(params.get("page"))
         found = invoice_search.search_invoices(
             session, visit.principal, filters, Window((number - 1) * size, size)
@@ -115,9 +119,8 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
             found = invoice_search.search_invoices(
                 session, visit.principal, filters, Window((number - 1) * size, size)
             )
-        now = utcnow()
         rows = [
-            (invoice, account_id, invoices.overdue(invoice, interest, now), display_status(invoice, now))
+            (invoice, account_id, lateness.of(invoice), display_status(invoice, now))
             for invoice, account_id in found.rows
         ]
         context.update(rows=rows, summary=found.summary, page=number, pages=pages, values=values,
@@ -160,13 +163,14 @@ def invoice_page(
                 status_code=404,
             )
         config = stores.get_config(session, visit.store.id)
-        late = invoices.overdue(invoice, config.daily_interest_rate_units)
+        now = now_of(request)
+        late = Lateness.of_store(config, now).of(invoice)
         return render(
             request,
             "invoice.html",
             page_context(
                 visit, "invoices", f"Invoice {invoice.friendly_id}", invoice=invoice, account_id=account_id,
-                late=late, status=display_status(invoice, utcnow()), rules=postponement_rules(config, invoice),
+                late=late, status=display_status(invoice, now), rules=postponement_rules(config, invoice),
                 owed_cents=invoice.value_cents - invoice.paid_cents, errors=errors or {},
                 values=values or {}, messages=list(messages), url=invoice_url(account_id, invoice_id),
                 account_link=account_url(account_id), config=config,

@@ -4,15 +4,20 @@
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from customer_credit.console import accounts_pages, csv_pages, home, invoices_pages, settings_pages
+from customer_credit.console import accounts_pages, csv_pages, home, invoices_pages, links_pages, settings_pages
 from customer_credit.console.session import ConsoleDenied, current_visit, sign_in_url
+from customer_credit.console.throttle import SignInThrottle
 from customer_credit.console.web import STATIC, redirect, render
 
-ROUTERS = (home.router, accounts_pages.router, invoices_pages.router, settings_pages.router, csv_pages.router)
+ROUTERS = (
+    home.router, accounts_pages.router, links_pages.router, invoices_pages.router, settings_pages.router,
+    csv_pages.router,
+)
 
 
 def mount_console(app: FastAPI) -> None:
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="console-static")
+    app.state.sign_in_throttle = SignInThrottle()
     for router in ROUTERS:
         app.include_router(router)
 

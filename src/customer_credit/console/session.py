@@ -9,8 +9,6 @@ refused before anything runs."""
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -224,35 +222,3 @@ def signin_token_ok(request: Request, sent: object) -> bool:
     if not nonce or not isinstance(sent, str):
         return False
     return hmac.compare_digest(sent, signin_token(request.app.state.secret_key, nonce)) and _same_origin(request)
-
-
-class SignInThrottle:
-    """At most `limit` failed sign-ins per e-mail in `window_s` (per process)."""
-
-    def __init__(self, limit: int = 10, window_s: float = 900.0, max_keys: int = 10_000):
-        self.limit = limit
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        return [moment for moment in self._failures.get(key, []) if now - moment < self.window_s]
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.limit
-
-    def failed(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) >= self.max_keys:
-                self._failures.clear()
-            self._failures[key] = [*self._recent(key, now), now]
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-throttle = SignInThrottle()

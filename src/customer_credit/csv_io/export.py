@@ -4,6 +4,7 @@ Amounts are plain decimals with a dot (9.63), times ISO 8601 UTC: files for mach
 an import reads back unchanged."""
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
@@ -16,7 +17,7 @@ from customer_credit.db.engine import Database
 from customer_credit.invoices import queries as invoice_queries
 from customer_credit.invoices.models import Invoice
 from customer_credit.invoices.queries import InvoiceFilters
-from customer_credit.invoices.service import overdue
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.ledger.service import figures
 from customer_credit.money import from_cents
 from customer_credit.stores import service as stores
@@ -81,13 +82,16 @@ def accounts_csv(
             return
 
 
-def invoices_csv(db: Database, principal: Principal, filters: InvoiceFilters) -> Iterator[str]:
+def invoices_csv(
+    db: Database, principal: Principal, filters: InvoiceFilters, *, now: datetime
+) -> Iterator[str]:
+    """`now`: the moment of the request (every row's daysOverdue and interest are as of it)."""
     yield line(INVOICE_COLUMNS)
     where = invoice_queries.matching(principal.store_id, filters)
     after = None
     while True:
         with db.read() as session:
-            interest = stores.get_config(session, principal.store_id).daily_interest_rate_units
+            lateness = Lateness.of_store(stores.get_config(session, principal.store_id), now)
             query = (
                 select(Invoice, Account.public_id)
                 .join(Account, Account.id == Invoice.account_id)
@@ -106,7 +110,7 @@ def invoices_csv(db: Database, principal: Principal, filters: InvoiceFilters) ->
             batch = list(session.execute(query))
             rows = []
             for invoice, account_id in batch:
-                late = overdue(invoice, interest)
+                late = lateness.of(invoice)
                 rows.append(
                     line(
                         [

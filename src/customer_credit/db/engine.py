@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from customer_credit.private_files import sqlite_path, touch_private_file
 from customer_credit.settings import Settings
 
 
@@ -50,11 +51,9 @@ class Database:
         self._sqlite_writer_lock = threading.Lock()
 
     def _prepare_sqlite_dir(self) -> None:
-        from pathlib import Path
-
-        path = self.url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(self.url)
+        if path is not None:
+            touch_private_file(path)
 
     def _sqlite_engine(self, *, begin: str) -> Engine:
         engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})

@@ -5,6 +5,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from customer_credit.private_files import sqlite_path, touch_private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -16,10 +18,9 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        touch_private_file(path)
     command.upgrade(alembic_config(url), revision)
 
 

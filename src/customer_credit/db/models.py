@@ -13,10 +13,11 @@ from customer_credit.events.models import (
 from customer_credit.idempotency.models import IdempotencyRecord
 from customer_credit.invoices.models import Invoice
 from customer_credit.ledger.models import Statement
+from customer_credit.my_credits.models import MyCreditsLink
 from customer_credit.reminders.models import Reminder, ReminderTemplate
 from customer_credit.stores.models import Store, StoreConfig
 from customer_credit.transactions.models import Transaction
-from customer_credit.users.models import Operator, OperatorSession
+from customer_credit.users.models import Operator, OperatorSession, SignInCounter
 
 __all__ = [
     "Account",
@@ -26,12 +27,14 @@ __all__ = [
     "EventSequence",
     "Holder",
     "IdempotencyRecord",
+    "MyCreditsLink",
     "Invoice",
     "Operator",
     "OperatorSession",
     "OverdueNotice",
     "Reminder",
     "ReminderTemplate",
+    "SignInCounter",
     "Statement",
     "Store",
     "StoreConfig",

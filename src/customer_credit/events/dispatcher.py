@@ -1,22 +1,21 @@
 """Delivers webhook deliveries: claim in one transaction, POST outside any transaction, record
 the outcomes in another. At least once: a claim whose worker died is taken again when its
 lease ends, with the same webhook-id. In order per account and endpoint: a delivery stays
-`queued` until the account's earlier one is delivered or given up."""
+`queued` until the account's earlier one is delivered or given up. Each POST goes only to a
+destination checked at that moment (events.transport)."""
 
-import http.client
 import logging
-import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from customer_credit.db.engine import Database
 from customer_credit.events import signing
+from customer_credit.events.destinations import allow_list
 from customer_credit.events.models import (
     CANCELLED,
     DELIVERED,
@@ -28,11 +27,10 @@ from customer_credit.events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from customer_credit.events.transport import Outcome, post
 from customer_credit.settings import Settings
 
 log = logging.getLogger("customer_credit.webhooks")
-RESPONSE_EXCERPT_CHARS = 500
-USER_AGENT = "customer-credit-webhooks/1"
 
 
 @dataclass(frozen=True)
@@ -44,14 +42,6 @@ class Claimed:
     secret: str
     event_public_id: str
     body: bytes
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status_code: int | None = None
-    response_excerpt: str | None = None
-    error: str | None = None
 
 
 def backoff_s(settings: Settings, attempt: int) -> float:
@@ -111,39 +101,6 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
     return claimed
 
 
-def post(url: str, headers: dict[str, str], body: bytes, timeout_s: float) -> Outcome:
-    """One POST; any 2xx is a success. Redirects are not followed (a receiver must answer)."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout_s, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
-    try:
-        connection.request(
-            "POST",
-            path,
-            body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
-        response = connection.getresponse()
-        excerpt = response.read(4 * RESPONSE_EXCERPT_CHARS).decode("utf-8", "replace")
-        excerpt = excerpt[:RESPONSE_EXCERPT_CHARS]
-        return Outcome(200 <= response.status < 300, response.status, excerpt)
-    except (OSError, http.client.HTTPException) as error:
-        return Outcome(False, error=f"{type(error).__name__}: {error}"[:500])
-    finally:
-        connection.close()
-
-
 def _apply(delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: datetime, settings: Settings) -> None:
     if delivery.status in (DELIVERED, FAILED, CANCELLED) or (
         delivery.status != DELIVERING and not outcome.ok
@@ -152,7 +109,7 @@ def _apply(delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: date
     if not outcome.ok and delivery.attempts != item.attempt:
         return  # our lease ended and another worker owns the delivery now
     delivery.last_status_code = outcome.status_code
-    delivery.last_response = outcome.response_excerpt
+    delivery.last_duration_ms = outcome.duration_ms
     delivery.last_error = outcome.error
     delivery.lease_until = None
     if outcome.ok:
@@ -241,6 +198,7 @@ def deliver_due(db: Database, now: datetime) -> int:
     claimed = claim(db, now, settings, limit=settings.webhook_batch_size)
     if not claimed:
         return 0
+    allowed = allow_list(settings)
     unreachable: dict[int, Outcome] = {}
     guard = threading.Lock()
 
@@ -254,6 +212,7 @@ def deliver_due(db: Database, now: datetime) -> int:
             signing.headers(item.secret, item.event_public_id, item.body),
             item.body,
             settings.webhook_timeout_s,
+            allowed,
         )
         if outcome.status_code is None and not outcome.ok:
             with guard:

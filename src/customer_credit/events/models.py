@@ -108,7 +108,8 @@ class WebhookEndpoint(Base):
 
 
 class WebhookDelivery(Base):
-    """One event for one endpoint: its attempts and the last response (the delivery log).
+    """One event for one endpoint: its attempts and how the last one went (the delivery log):
+    status code, duration and a fixed error category, never the receiver's body.
 
     Per endpoint and account one delivery at a time is `pending` or `delivering`; the later ones
     are `queued` and the one finishing (delivered or failed) promotes the next, under the
@@ -147,7 +148,8 @@ class WebhookDelivery(Base):
     first_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    last_response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # One of events.transport's fixed categories ("timeout", …), never raw exception text.
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -14,7 +14,10 @@ from customer_credit.accounts.models import Account
 from customer_credit.events.models import OverdueNotice
 from customer_credit.events.outbox import record
 from customer_credit.events.types import INVOICE_OVERDUE
+from customer_credit.dates import store_zone
 from customer_credit.invoices.models import OPENED, Invoice
+from customer_credit.invoices.overdue_days import days_overdue
+from customer_credit.stores import service as stores
 
 BATCH = 200
 LOOKBACK_DAYS = 60
@@ -49,12 +52,13 @@ def emit_overdue(session: Session, now: datetime, *, limit: int = BATCH) -> int:
         if invoice.status != OPENED or invoice.due_at != due_at or already is not None:
             continue
         session.add(OverdueNotice(invoice_id=invoice_pk, due_at=due_at, created_at=now))
+        zone = store_zone(stores.get_config(session, invoice.store_id))
         record(
             session,
             INVOICE_OVERDUE,
             account=account,
             invoice=invoice,
-            changes={"daysOverdue": (now - due_at).days},
+            changes={"daysOverdue": days_overdue(due_at, now, zone)},
             ledger=False,
             at=now,
         )

@@ -10,6 +10,7 @@ from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
 from customer_credit.errors import field_error
 from customer_credit.events import webhooks
+from customer_credit.events.destinations import allow_list
 from customer_credit.events.models import DELIVERY_STATUSES
 from customer_credit.events.outbox import events_after, sequence_pending
 from customer_credit.events.schemas import WebhookEndpointIn, delivery_wire, endpoint_wire
@@ -64,13 +65,15 @@ def create_webhook(
     body: WebhookEndpointIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CONFIGURATION))],
 ):
-    """The response carries the signing `secret` once; keep it to verify deliveries."""
+    """The response carries the signing `secret` once; keep it to verify deliveries. The URL must
+    reach a public address unless the operator allowed its host (docs/events.md)."""
+    url = webhooks.check_url(body.url, allow_list(ctx.db.settings))  # a DNS lookup: before the transaction
 
     def work(session):
         endpoint = webhooks.create_endpoint(
             session,
             ctx.principal.store_id,
-            url=body.url,
+            url=url,
             event_types=body.eventTypes,
             description=body.description,
         )

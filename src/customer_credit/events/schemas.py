@@ -37,7 +37,7 @@ def delivery_wire(delivery: WebhookDelivery, event_id: str, event_type: str) -> 
         if delivery.status == "pending"
         else None,
         "lastStatusCode": delivery.last_status_code,
-        "lastResponse": delivery.last_response,
-        "lastError": delivery.last_error,
+        "lastDurationMs": delivery.last_duration_ms,
+        "lastError": delivery.last_error,  # a fixed category; the receiver's body is never kept
         "deliveredAt": timestamp(delivery.delivered_at),
     }

@@ -2,13 +2,21 @@
 events into one delivery per interested endpoint."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from customer_credit.db.base import utcnow
-from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.errors import Conflict, InvalidInput, NotFound, field_error
+from customer_credit.events.destinations import (
+    AllowList,
+    DestinationRefused,
+    HostUnresolved,
+    InvalidWebhookUrl,
+    checked_destination,
+)
 from customer_credit.events.models import (
     CANCELLED,
     OPEN_STATUSES,
@@ -27,6 +35,36 @@ MAX_ENDPOINTS_PER_STORE = 20
 FANOUT_BATCH = 500
 
 
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A webhook URL whose destination passed the check; made by check_url only."""
+
+    value: str
+
+
+def _url_error(code: str, message: str) -> InvalidInput:
+    return InvalidInput(f"url: {message}", code=code, details=[{"field": "url", "message": message}])
+
+
+def check_url(url: str, allowed: AllowList) -> CheckedUrl:
+    """Refuses a URL that is not http(s), carries a user name or password, or whose host is (or
+    resolves to) a non-public address the operator did not allow. It looks the name up: call it
+    before opening the transaction. Deliveries check again (the answer may change)."""
+    url = clean_http_url("url", url)
+    try:
+        checked_destination(url, allowed)
+    except InvalidWebhookUrl as error:
+        raise field_error("url", str(error)) from None
+    except HostUnresolved:
+        raise _url_error("WebhookHostUnresolved", "the host name does not resolve") from None
+    except DestinationRefused:
+        raise _url_error(
+            "WebhookDestinationNotAllowed",
+            "webhooks may only go to public addresses (an operator can allow internal hosts)",
+        ) from None
+    return CheckedUrl(url)
+
+
 def _clean_types(event_types: list[str] | None) -> list[str]:
     wanted = list(dict.fromkeys(event_types or []))
     unknown = [name for name in wanted if name not in EVENT_TYPES]
@@ -39,11 +77,12 @@ def create_endpoint(
     session: Session,
     store_id: int,
     *,
-    url: str,
+    url: CheckedUrl,
     event_types: list[str] | None = None,
     description: str | None = None,
 ) -> WebhookEndpoint:
-    url = clean_http_url("url", url)
+    if not isinstance(url, CheckedUrl):
+        raise TypeError("create_endpoint takes the CheckedUrl that check_url returns")
     types = _clean_types(event_types)
     if description is not None:
         description = clean_text("description", description, max_length=500)
@@ -62,7 +101,7 @@ def create_endpoint(
     endpoint = WebhookEndpoint(
         public_id="ep_" + secrets.token_hex(12),
         store_id=store_id,
-        url=url,
+        url=url.value,
         description=description,
         event_types=types,
         secret=new_secret(),

@@ -7,8 +7,12 @@ from customer_credit.db.base import Base, UtcDateTime, utcnow
 
 
 class IdempotencyRecord(Base):
-    """The first response to a request carrying an Idempotency-Key, written in the same
-    transaction as the change it made."""
+    """One Idempotency-Key of one credential: claimed (committed) before its request runs, then
+    holding that request's outcome, which every later request with the key replays.
+
+    While `status_code` is NULL the request is executing under `claim_token`, until
+    `claimed_until`; a claim past that moment belongs to a request that died, and the next
+    request with the key may take it over (see idempotency.service)."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (
@@ -20,6 +24,8 @@ class IdempotencyRecord(Base):
     credential: Mapped[str] = mapped_column(String(254))
     key: Mapped[str] = mapped_column(String(255))
     request_fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

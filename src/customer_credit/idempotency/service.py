@@ -1,18 +1,63 @@
-"""Idempotency-Key: the same key with the same request replays the first response and changes
-nothing; the same key with another request is a 409."""
+"""Idempotency-Key (domain.md, Retries), after Stripe: once a request with a key has started
+executing, its outcome is final for the key, and every later request with it gets that outcome
+again and changes nothing; the same key with another request is a 409.
+
+A request starts executing when its route hands the work to `run_once`: by then its body has
+been received whole and validated, and its caller authenticated, authorised and let through the
+rate limiter, so those refusals (400 of validation, 401, 403, 413, 415, 429) are never stored.
+
+1. Claim: a transaction of its own commits the record with a claim token, good for `LEASE`, so
+   that another request with the key sees it at once and gets 409 `IdempotencyKeyInProgress`.
+2. Execute: one transaction locks the record, checks that the claim is still ours, runs the
+   work in a savepoint and writes the outcome: the work's 2xx, or a refusal a rule gave
+   (`FINAL_REFUSALS`: 404, 409), the savepoint rolled back first. A change and its outcome
+   commit together; a refusal is stored although its changes were rolled back.
+3. Any other error (a 400 the work raised, a bug, a lost connection) applied nothing: the claim
+   is deleted, so that a corrected or repeated request may run.
+
+A process that dies mid-request leaves a claim without an outcome and without a change (2 is
+one transaction). Once its lease lapses the next request with the key takes it over. Taking
+over is safe even from a request that is still alive: its step 2 locks the record and checks
+its token, so on PostgreSQL a take-over waits for a running step 2 and then replays it, and on
+SQLite step 2 holds the database's write lock, which the take-over also needs.
+"""
 
 import hashlib
+import logging
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from customer_credit.api.wire import dumps
 from customer_credit.auth.principal import Principal
+from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
-from customer_credit.errors import Conflict, InvalidInput
+from customer_credit.errors import Conflict, InvalidInput, NotFound
 from customer_credit.idempotency.models import IdempotencyRecord
 
+log = logging.getLogger(__name__)
+
 MAX_KEY_LENGTH = 255
+# How long a claim without an outcome blocks its key; past it, its request is taken for dead.
+LEASE = timedelta(seconds=10)
+# Refusals a rule of the product gave to an executed request: as final as a 2xx.
+FINAL_REFUSALS = (NotFound, Conflict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Claim:
+    record_id: int
+    token: str
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -23,23 +68,18 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _find(session, principal: Principal, key: str) -> IdempotencyRecord | None:
-    return session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.store_id == principal.store_id,
-            IdempotencyRecord.credential == principal.name,
-            IdempotencyRecord.key == key,
-        )
+def in_progress() -> Conflict:
+    return Conflict(
+        "a request with this Idempotency-Key is still executing; retry it in a moment",
+        code="IdempotencyKeyInProgress",
     )
 
 
-def _replay(record: IdempotencyRecord, request_fingerprint: str, respond):
-    if record.request_fingerprint != request_fingerprint:
-        raise Conflict(
-            "this Idempotency-Key was already used with a different request",
-            code="IdempotencyKeyReused",
-        )
-    return respond(record.status_code, record.response_body)
+def _reused() -> Conflict:
+    return Conflict(
+        "this Idempotency-Key was already used with a different request",
+        code="IdempotencyKeyReused",
+    )
 
 
 def run_once(
@@ -48,40 +88,124 @@ def run_once(
     *,
     key: str,
     fingerprint: str,
-    work: Callable,
-    respond: Callable,
+    work: Callable[..., tuple[int, bytes]],
+    respond: Callable[[Outcome, bool], object],
+    clock: Callable[[], datetime] = utcnow,
 ):
+    """Runs `work(session)` once for this key and answers `respond(outcome, replayed)`."""
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
+    claimed = _claim(db, principal, key, fingerprint, clock)
+    if isinstance(claimed, Outcome):
+        return respond(claimed, True)
+    outcome, replayed = _execute(db, claimed, work)
+    return respond(outcome, replayed)
+
+
+def _find(session, principal: Principal, key: str, *, for_update: bool = False):
+    query = select(IdempotencyRecord).where(
+        IdempotencyRecord.store_id == principal.store_id,
+        IdempotencyRecord.credential == principal.name,
+        IdempotencyRecord.key == key,
+    )
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
+def _stored_outcome(record: IdempotencyRecord, request_fingerprint: str, now: datetime) -> Outcome | None:
+    """The outcome this request replays; None if the key is free for it (its claim lapsed).
+    Raises when the request may not run: another request's key, or one still executing."""
+    if record.request_fingerprint != request_fingerprint:
+        raise _reused()
+    if record.status_code is not None:
+        return Outcome(record.status_code, bytes(record.response_body))
+    if record.claimed_until > now:
+        raise in_progress()
+    return None
+
+
+def _claim(db: Database, principal: Principal, key: str, request_fingerprint: str, clock) -> Outcome | _Claim:
+    # A look without locks first. It answers replays and "in progress" without waiting: on
+    # SQLite the executing request holds the write lock, on PostgreSQL the record's row lock.
+    # Inside the session: its closing rollback expires the record.
+    with db.read() as session:
+        record = _find(session, principal, key)
+        if record is not None:
+            outcome = _stored_outcome(record, request_fingerprint, clock())
+            if outcome is not None:
+                return outcome
+    token = uuid.uuid4().hex
     try:
         with db.write() as session:
-            existing = _find(session, principal, key)
-            if existing is not None:
-                return _replay(existing, fingerprint, respond)
-            # Claim the key before the work: a concurrent request with the same key waits on
-            # the unique index until this transaction ends, then replays (commit) or runs
-            # (rollback), instead of running the work a second time against changed figures.
-            record = IdempotencyRecord(
-                store_id=principal.store_id,
-                credential=principal.name,
-                key=key,
-                request_fingerprint=fingerprint,
-                status_code=0,
-                response_body=b"",
-            )
-            session.add(record)
-            session.flush()
-            status, body = work(session)
-            record.status_code = status
-            record.response_body = body
-            session.flush()
+            record = _find(session, principal, key, for_update=True)
+            now = clock()
+            if record is None:
+                record = IdempotencyRecord(
+                    store_id=principal.store_id,
+                    credential=principal.name,
+                    key=key,
+                    request_fingerprint=request_fingerprint,
+                    claim_token=token,
+                    claimed_until=now + LEASE,
+                )
+                session.add(record)
+                session.flush()
+            else:
+                outcome = _stored_outcome(record, request_fingerprint, now)
+                if outcome is not None:
+                    return outcome
+                # The claim lapsed: the request that made it died, and nothing of it committed.
+                record.claim_token = token
+                record.claimed_until = now + LEASE
+            return _Claim(record.id, token)
     except IntegrityError:
-        # A concurrent request with the same key committed first; its change stands, ours was
-        # rolled back with this transaction.
-        # Replay inside the session: the read session's closing rollback expires the record.
+        # A request with the same key claimed it between our look and our insert.
         with db.read() as session:
-            existing = _find(session, principal, key)
-            if existing is None:
+            record = _find(session, principal, key)
+            if record is None:
                 raise
-            return _replay(existing, fingerprint, respond)
-    return respond(status, body)
+            outcome = _stored_outcome(record, request_fingerprint, clock())
+            if outcome is not None:
+                return outcome
+        raise in_progress() from None
+
+
+def _execute(db: Database, claim: _Claim, work) -> tuple[Outcome, bool]:
+    """Runs the work and stores its outcome in one transaction; returns (outcome, replayed)."""
+    try:
+        with db.write() as session:
+            record = session.get(IdempotencyRecord, claim.record_id, with_for_update=True)
+            if record is None or record.claim_token != claim.token:
+                # Our claim lapsed before we got here and another request took the key over.
+                if record is not None and record.status_code is not None:
+                    return Outcome(record.status_code, bytes(record.response_body)), True
+                raise in_progress()
+            try:
+                with session.begin_nested():
+                    status, body = work(session)
+                outcome = Outcome(status, body)
+            except FINAL_REFUSALS as refusal:
+                outcome = Outcome(refusal.status_code, dumps(refusal.body()))
+            record.status_code = outcome.status
+            record.response_body = outcome.body
+            record.claim_token = None
+            record.claimed_until = None
+        return outcome, False
+    except Exception:
+        _release(db, claim)
+        raise
+
+
+def _release(db: Database, claim: _Claim) -> None:
+    """Forgets a claim whose request applied nothing, so that its key may run again."""
+    try:
+        with db.write() as session:
+            session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.id == claim.record_id,
+                    IdempotencyRecord.claim_token == claim.token,
+                    IdempotencyRecord.status_code.is_(None),
+                )
+            )
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        # The claim stays until its lease lapses; then the next request takes it over.
+        log.warning("could not release Idempotency-Key claim %s", claim.record_id, exc_info=True)

@@ -21,6 +21,19 @@ def new_friendly_prefix() -> str:
     return "".join(secrets.choice(_FRIENDLY_ALPHABET) for _ in range(8))
 
 
+def invoice_parts(total_cents: int, installments: int) -> list[int]:
+    """The values of the invoices a settlement of `total_cents` in `installments` issues.
+    When the value has fewer cents than installments, the trailing parts are 0: they would be
+    Opened invoices owing nothing (and would keep the account from closing). Only parts that
+    carry money become invoices."""
+    return [cents for cents in split_cents(total_cents, installments) if cents > 0]
+
+
+def invoice_count(total_cents: int, installments: int) -> int:
+    """How many invoices `issue` makes: the settlement entry's numberOfInstallments."""
+    return len(invoice_parts(total_cents, installments))
+
+
 def issue(
     session: Session,
     transaction: Transaction,
@@ -38,10 +51,7 @@ def issue(
             Invoice.transaction_id == transaction.id
         )
     )
-    # When the value has fewer cents than installments, the trailing parts are 0: they would be
-    # Opened invoices owing nothing (and would keep the account from closing). Only parts that
-    # carry money become invoices.
-    parts = [cents for cents in split_cents(total_cents, installments) if cents > 0]
+    parts = invoice_parts(total_cents, installments)
     invoices = []
     for offset, cents in enumerate(parts, start=1):
         number = already + offset

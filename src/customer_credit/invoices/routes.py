@@ -9,8 +9,10 @@ from fastapi.responses import Response
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
+from customer_credit.clock import now_of
 from customer_credit.errors import field_error
 from customer_credit.invoices import search, service
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.schemas import ChangeInvoiceIn, PaymentIn, PostponeIn, invoice_wire
 from customer_credit.money import from_cents
 from customer_credit.paging import window
@@ -21,12 +23,12 @@ router = APIRouter(prefix="/api/creditcontrol", tags=["Invoices"], route_class=D
 
 def _search_response(ctx: RequestContext, filters, page_window, account_public_id=None):
     def work(session):
-        interest = stores.get_config(session, ctx.principal.store_id).daily_interest_rate_units
+        lateness = Lateness.of_store(stores.get_config(session, ctx.principal.store_id), now_of(ctx.request))
         page = search.search_invoices(
             session, ctx.principal, filters, page_window, account_public_id=account_public_id
         )
         return {
-            "data": [invoice_wire(invoice, owner, interest) for invoice, owner in page.rows],
+            "data": [invoice_wire(invoice, owner, lateness) for invoice, owner in page.rows],
             "summary": {
                 "count": page.summary["count"],
                 "total": from_cents(page.summary["total"]),
@@ -89,8 +91,8 @@ def search_account_invoices(
 def _one_invoice(ctx: RequestContext, account_id: str, change) -> Response:
     def work(session):
         invoice = change(session)
-        interest = stores.get_config(session, ctx.principal.store_id).daily_interest_rate_units
-        return invoice_wire(invoice, account_id, interest)
+        lateness = Lateness.of_store(stores.get_config(session, ctx.principal.store_id), now_of(ctx.request))
+        return invoice_wire(invoice, account_id, lateness)
 
     return work
 

@@ -5,7 +5,7 @@ from pydantic import StrictStr
 from customer_credit.api.types import PositiveAmount, WholeNumber, WireModel
 from customer_credit.api.wire import timestamp
 from customer_credit.invoices.models import Invoice
-from customer_credit.invoices.service import overdue
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.money import from_cents
 
 InvoiceStatus = Literal["Opened", "Paid", "Cancelled"]
@@ -25,8 +25,9 @@ class PostponeIn(WireModel):
     dueDays: WholeNumber
 
 
-def invoice_wire(invoice: Invoice, account_public_id: str, daily_interest_units: int) -> dict:
-    late = overdue(invoice, daily_interest_units)
+def invoice_wire(invoice: Invoice, account_public_id: str, lateness: Lateness) -> dict:
+    """`lateness`: the store's, at the request's `now` (daysOverdue and interest are extensions)."""
+    late = lateness.of(invoice)
     return {
         "id": invoice.public_id,
         "friendlyId": invoice.friendly_id,

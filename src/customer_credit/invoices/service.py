@@ -3,7 +3,6 @@
 State changes follow one table (see `_TRANSITIONS`): asking for the state an invoice is already
 in changes nothing; anything the table does not allow is a 409 that says why."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -19,10 +18,11 @@ from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE, PAYMENT
-from customer_credit.money import cents_times_rate, to_cents
+from customer_credit.money import to_cents
 from customer_credit.money import from_cents
 from customer_credit.dates import timestamp
 from customer_credit.stores import service as stores
+from customer_credit.transactions import returns
 from customer_credit.validation import clean_http_url, clean_text
 
 MAX_OBSERVATION = 1000
@@ -112,6 +112,7 @@ def _cancel(session, principal, account, invoice, now: datetime) -> None:
 
 def _reverse_payment(session, principal, account, invoice, now: datetime) -> None:
     paid = invoice.paid_cents
+    returns.refuse_reversal_of_returned_payment(session, invoice.transaction_id, paid)
     invoice.paid_cents = 0
     invoice.status = OPENED
     invoice.resolved_at = None
@@ -277,22 +278,6 @@ def postpone_invoice(
         changes={"dueDate": {"from": timestamp(previous_due), "to": timestamp(new_due)}, "dueDays": due_days},
     )
     return invoice
-
-
-@dataclass(frozen=True)
-class Overdue:
-    days: int
-    interest_cents: int
-
-
-def overdue(invoice: Invoice, daily_interest_units: int, now: datetime | None = None) -> Overdue:
-    """Days past due of an Opened invoice and the simple interest on what is still owed."""
-    now = now or utcnow()
-    if invoice.status != OPENED or invoice.due_at >= now:
-        return Overdue(0, 0)
-    days = (now - invoice.due_at).days
-    owed = invoice.value_cents - invoice.paid_cents
-    return Overdue(days, cents_times_rate(owed * days, daily_interest_units))
 
 
 def invoices_account_exists(session: Session, principal: Principal, public_id: str) -> Account:

@@ -7,11 +7,12 @@ no transaction or database lock is held while waiting on a network."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from customer_credit.db.base import utcnow
+# The worker's clock lives with the request clock; imported here for `worker --now` and the app.
+from customer_credit.clock import shifted_clock  # noqa: F401
 from customer_credit.events.dispatcher import deliver_due
 from customer_credit.events.outbox import sequence_job
 from customer_credit.events.overdue import emit_overdue
@@ -40,16 +41,3 @@ def default_jobs(interval_s: float) -> list[PeriodicJob]:
         PeriodicJob("reminders-schedule", schedule_job, interval_s, own_transactions=True),
         PeriodicJob("reminders-send", send_due, interval_s, own_transactions=True),
     ]
-
-
-def shifted_clock(*, offset_days: float = 0, start_at: datetime | None = None) -> Callable[[], datetime]:
-    """The worker's clock: real time moved `offset_days` ahead, or running on from `start_at`
-    (`customer-credit worker --now …` / CUSTOMER_CREDIT_CLOCK_OFFSET_DAYS)."""
-    offset = timedelta(days=offset_days)
-    if start_at is not None:
-        offset = start_at - utcnow()
-
-    def clock() -> datetime:
-        return utcnow() + offset
-
-    return clock

@@ -1,22 +1,26 @@
 """Checking the books: the Credit entries of every account replayed from the limit and
-tolerance it was opened with.
+tolerance it was opened with, and every settled transaction's releases bounded by its
+settlement.
 
 Each Credit entry must carry domain.md's value for the change its metadata describes —
 (L' − L) × (1 + t) for a credit limit change, L × (t' − t) for a tolerance change, rounded
 half to even to the cent, like every amount here — its `from` side must be where the previous
 entry left the account, and the last one must leave the account at its current limit and
-tolerance. The figures (balance, held credit) are recomputed by
-`ledger.service.recompute_mismatches`, which includes these checks."""
+tolerance. Per transaction, the cancellation and refund entries may add up to at most what
+its settlement entries took (`transaction_mismatches`). The figures (balance, held credit) are
+recomputed by `ledger.service.recompute_mismatches`, which includes these checks."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
-from customer_credit.ledger.models import CREDIT, Statement
+from customer_credit.ledger.models import CREDIT, INVOICE, Statement
 from customer_credit.ledger.service import Mismatch, recompute_mismatches
 from customer_credit.money import CENT, RATE_SCALE, to_cents
+from customer_credit.transactions.models import SETTLED, Transaction
 
 RATE_UNIT_NAME = "ten-thousandths"
 
@@ -146,5 +150,89 @@ def credit_mismatches(
 
 def check_account(session: Session, account: Account) -> list[Mismatch]:
     """Everything `customer-credit check` verifies, for one account: its balance against its
-    entries, its held credit against its live holds, and its Credit entries."""
+    entries, its held credit against its live holds, its Credit entries, and what its
+    transactions gave back against what they settled."""
     return recompute_mismatches(session, account.store_id, account_id=account.id)
+
+
+
+@dataclass
+class _Returns:
+    """One transaction's Invoice entries summed: settled (settlements and their changes, whose
+    entries are negative), and what went back (cancellations, refunds: positive)."""
+
+    first_entry: int
+    settled: int = 0
+    cancelled: int = 0
+    refunded: int = 0
+
+    def add(self, value_cents: int, meta: dict) -> None:
+        if meta.get("cancelled"):
+            self.cancelled += value_cents
+        elif meta.get("refund"):
+            self.refunded += value_cents
+        else:
+            self.settled -= value_cents
+
+
+def _returns_by_transaction(rows) -> dict[tuple[int, str | None], _Returns]:
+    """Keyed by (account, the entry's transactionId)."""
+    found: dict[tuple[int, str | None], _Returns] = {}
+    for row in rows:
+        meta = row.meta if isinstance(row.meta, dict) else {}
+        transaction_id = meta.get("transactionId")
+        key = (row.account_id, transaction_id if isinstance(transaction_id, str) else None)
+        found.setdefault(key, _Returns(first_entry=row.id)).add(row.value_cents, meta)
+    return found
+
+
+def transaction_mismatches(
+    session: Session, store_id: int | None = None, *, account_id: int | None = None
+) -> list[Mismatch]:
+    """Per settled transaction, from its ledger entries: cancellations + refunds never exceed
+    the settled value (domain.md, Refund; the paid excess given back is part of the refunds),
+    and the stored settled and refunded values are what the entries give. Invoice entries of
+    no settled transaction are reported too: nothing bounds what they released."""
+    accounts = select(Account.id, Account.public_id)
+    entries = (
+        select(Statement.id, Statement.account_id, Statement.value_cents, Statement.meta)
+        .where(Statement.origin == INVOICE)
+        .order_by(Statement.id)
+    )
+    settled = select(
+        Transaction.account_id,
+        Transaction.public_id,
+        Transaction.settled_cents,
+        Transaction.refunded_cents,
+    ).where(Transaction.status == SETTLED)
+    if store_id is not None:
+        accounts = accounts.where(Account.store_id == store_id)
+        entries = entries.where(Statement.store_id == store_id)
+        settled = settled.where(Transaction.store_id == store_id)
+    if account_id is not None:
+        accounts = accounts.where(Account.id == account_id)
+        entries = entries.where(Statement.account_id == account_id)
+        settled = settled.where(Transaction.account_id == account_id)
+    public_ids = dict(session.execute(accounts).all())
+    by_transaction = _returns_by_transaction(session.execute(entries))
+    found: list[Mismatch] = []
+
+    def report(account_pk: int, field: str, stored: int, recomputed: int) -> None:
+        found.append(Mismatch(account_pk, public_ids.get(account_pk, "?"), field, stored, recomputed))
+
+    for row in session.execute(settled):
+        sums = by_transaction.pop((row.account_id, row.public_id), None) or _Returns(first_entry=0)
+        label = f"transaction {row.public_id}"
+        if row.settled_cents != sums.settled:
+            report(row.account_id, f"{label} settled", row.settled_cents, sums.settled)
+        if row.refunded_cents != sums.refunded:
+            report(row.account_id, f"{label} refunded", row.refunded_cents, sums.refunded)
+        given_back = sums.cancelled + sums.refunded
+        if given_back > sums.settled:
+            # "stored" is what the entries gave back, "recomputed" its ceiling, the settled value.
+            report(row.account_id, f"{label} cancelled + refunded above settled", given_back, sums.settled)
+    for (account_pk, transaction_id), sums in by_transaction.items():
+        net = sums.cancelled + sums.refunded - sums.settled
+        owner = f"transaction {transaction_id}, not settled" if transaction_id else "no transactionId"
+        report(account_pk, f"Invoice entry #{sums.first_entry} ({owner})", net, 0)
+    return found

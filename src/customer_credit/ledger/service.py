@@ -112,7 +112,7 @@ def recompute_mismatches(
     """Recomputes every account's balance from its entries and its held credit from its live
     holds, replays its Credit entries (ledger.check), and returns where the stored figures
     differ (empty when the books are right)."""
-    from customer_credit.ledger.check import credit_mismatches
+    from customer_credit.ledger.check import credit_mismatches, transaction_mismatches
 
     entry_filter = [Statement.origin != CREDIT]
     hold_filter = [Transaction.status == AUTHORIZED]
@@ -160,4 +160,5 @@ def recompute_mismatches(
                 Mismatch(pk, public_id, "preAuthorizedCredit", stored_p, int(computed_p))
             )
     mismatches.extend(credit_mismatches(session, store_id, account_id=account_id))
+    mismatches.extend(transaction_mismatches(session, store_id, account_id=account_id))
     return mismatches

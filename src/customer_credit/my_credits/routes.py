@@ -1,26 +1,22 @@
-""""My Credits": the customer's page, reached with a signed expiring link or a
-VtexIdclientAutCookie user token; and the API extension that issues such a link."""
+""""My Credits": the customer's page, reached with a stored, revocable link or a
+VtexIdclientAutCookie user token. The API extension that manages links is api_routes.py."""
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import StrictStr, field_validator
+from sqlalchemy.orm import Session
 
-from customer_credit.api.context import RequestContext, authorized
-from customer_credit.api.types import WholeNumber, WireModel
-from customer_credit.api.wire import DecimalRoute, timestamp
-from customer_credit.auth import resources
 from customer_credit.auth import service as auth_service
+from customer_credit.clock import now_of
 from customer_credit.console.formatting import presentation_of
 from customer_credit.console.web import SECURITY_HEADERS, make_environment, render, secure_cookies
-from customer_credit.errors import Unauthorized
+from customer_credit.errors import DomainError, Unauthorized
 from customer_credit.my_credits import links
+from customer_credit.my_credits.api_routes import api
 from customer_credit.my_credits.service import customer_view
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,7 +26,6 @@ environment = make_environment(TEMPLATES)
 HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
 
 pages = APIRouter(prefix="/my-credits", include_in_schema=False)
-api = APIRouter(prefix="/api/creditcontrol", tags=["My Credits (extension)"], route_class=DecimalRoute)
 
 
 def _page(request: Request, template: str, context: dict, status_code: int = 200):
@@ -41,18 +36,27 @@ def _problem(request: Request, status_code: int, title: str, message: str):
     return _page(request, "problem.html", {"title": title, "message": message}, status_code)
 
 
+def _refused(request: Request, error: DomainError, title: str):
+    """A link or token that does not (or no longer) open the page: 401, or 410 when revoked."""
+    if isinstance(error, links.LinkRevoked):
+        title = "Link withdrawn"
+    return _problem(request, error.status_code, title, error.message.capitalize() + ".")
+
+
 @pages.get("/enter", name="my_credits_enter")
 def enter(request: Request, token: str = ""):
     """Checks the link, keeps it in a cookie for this path only, and moves the browser to a
     URL without the token (so it stays out of history and of Referer headers)."""
+    now = now_of(request)
     try:
-        customer = links.read_link(request.app.state.secret_key, token)
-    except Unauthorized as error:
-        return _problem(request, 401, "Link not valid", error.message.capitalize() + ".")
+        with request.app.state.db.read() as session:
+            customer = links.read_link(session, token, now=now)
+    except (Unauthorized, links.LinkRevoked) as error:
+        return _refused(request, error, "Link not valid")
     response = RedirectResponse("/my-credits", status_code=303, headers=HEADERS)
     # The cookie outlives the link by a day so that a late visit hears "expired" (the token
     # inside is checked on every request) rather than "open the link".
-    max_age = max(1, int((customer.expires_at - datetime.now(timezone.utc)).total_seconds())) + 86400
+    max_age = max(1, int((customer.expires_at - now).total_seconds())) + 86400
     response.set_cookie(
         COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="lax",
         secure=secure_cookies(request),
@@ -60,11 +64,13 @@ def enter(request: Request, token: str = ""):
     return response
 
 
-def _customer(request: Request) -> links.Customer:
+def _customer(request: Request, session: Session) -> links.Customer:
+    """Who this request is for; the link in the cookie is looked up again on every request, so
+    a revoked link stops working at once."""
     secret = request.app.state.secret_key
     token = request.cookies.get(COOKIE)
     if token:
-        return links.read_link(secret, token)
+        return links.read_link(session, token, now=now_of(request))
     user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
     if user_token:
         principal = auth_service.authenticate_user_token(secret, user_token)
@@ -78,14 +84,16 @@ def sign_out_token(secret: str, token: str) -> str:
 
 @pages.get("")
 def my_credits(request: Request):
-    try:
-        customer = _customer(request)
-    except Unauthorized as error:
-        response = _problem(request, 401, "My Credits", error.message.capitalize() + ".")
-        response.delete_cookie(COOKIE, path=COOKIE_PATH)
-        return response
     with request.app.state.db.read() as session:
-        view = customer_view(session, customer.store_id, customer.email)
+        try:
+            customer = _customer(request, session)
+        except (Unauthorized, links.LinkRevoked) as error:
+            response = _refused(request, error, "My Credits")
+            response.delete_cookie(COOKIE, path=COOKIE_PATH)
+            return response
+        view = customer_view(
+            session, customer.store_id, customer.email, now=now_of(request), account_id=customer.account_id
+        )
         if not view.config.my_credits_enabled:
             return _problem(request, 403, "My Credits", "My Credits is not available for this store.")
         link_token = request.cookies.get(COOKIE)
@@ -115,33 +123,6 @@ async def sign_out(request: Request):
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
         return response
     return _problem(request, 403, "My Credits", "This form has expired; reload the page.")
-
-
-class LinkIn(WireModel):
-    email: StrictStr
-    ttlMinutes: WholeNumber | None = None
-
-    @field_validator("ttlMinutes")
-    @classmethod
-    def _ttl(cls, value: int | None) -> int | None:
-        if value is not None and not 1 <= value <= links.MAX_TTL.days * 24 * 60:
-            raise ValueError(f"must be between 1 and {links.MAX_TTL.days * 24 * 60}")
-        return value
-
-
-@api.post("/mycredits/links", summary="Create a My Credits link for a customer (extension)")
-def create_link(
-    body: LinkIn,
-    request: Request,
-    ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
-):
-    ttl = timedelta(minutes=body.ttlMinutes) if body.ttlMinutes else links.DEFAULT_TTL
-
-    def work(session):
-        issued = links.issue_link(session, request.app.state.secret_key, ctx.principal.store_id, body.email, ttl)
-        return {"url": issued.url(str(request.base_url)), "expiresAt": timestamp(issued.expires_at)}
-
-    return ctx.read(work)
 
 
 def mount_my_credits(app: FastAPI) -> None:

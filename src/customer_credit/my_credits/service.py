@@ -1,18 +1,18 @@
-"""What a customer sees: every open account where their e-mail is the owner or a holder, with
-its figures and invoices. Everything comes from the accounts and invoices services."""
+"""What a customer sees: the open accounts where their e-mail is the owner or a holder (just
+the link's account when they came with a link), with their figures and invoices. Everything comes from the accounts and invoices services."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import OPEN, Account
 from customer_credit.auth.principal import Principal
-from customer_credit.db.base import utcnow
 from customer_credit.invoices import search
 from customer_credit.invoices.models import OPENED, PAID, Invoice
 from customer_credit.invoices.queries import InvoiceFilters
-from customer_credit.invoices.service import Overdue, overdue
+from customer_credit.invoices.overdue_days import Lateness, Overdue
 from customer_credit.ledger.service import Figures, figures
 from customer_credit.paging import MAX_WINDOW, Window
 from customer_credit.stores import service as stores
@@ -53,25 +53,33 @@ class CustomerView:
     accounts: list[CustomerAccount]
 
 
-def customer_view(session: Session, store_id: int, email: str) -> CustomerView:
+def customer_view(
+    session: Session, store_id: int, email: str, *, now: datetime, account_id: int | None = None
+) -> CustomerView:
+    """`now`: the request's clock (customer_credit.clock). With `account_id` (the customer came
+    with a link) only that account, while it is open and the e-mail still owns or holds it."""
     principal = Principal(store_id=store_id, name=email, resources=frozenset())
     config = stores.get_config(session, store_id)
     found, _total = accounts.search_accounts(
         session, principal, window=Window(0, MAX_ACCOUNTS), status=OPEN, email=email
     )
+    if account_id is not None:
+        found = [account for account in found if account.id == account_id]
     return CustomerView(
         config=config,
-        accounts=[_account(session, principal, account, config, email) for account in found],
+        accounts=[_account(session, principal, account, config, email, now) for account in found],
     )
 
 
-def _account(session, principal, account: Account, config: StoreConfig, email: str) -> CustomerAccount:
+def _account(
+    session, principal, account: Account, config: StoreConfig, email: str, now: datetime
+) -> CustomerAccount:
     opened = search.search_invoices(
         session, principal, InvoiceFilters(status=OPENED), Window(0, MAX_WINDOW),
         account_public_id=account.public_id,
     )
-    now = utcnow()
-    due = [Due(invoice, overdue(invoice, config.daily_interest_rate_units)) for invoice, _ in opened.rows]
+    lateness = Lateness.of_store(config, now)
+    due = [Due(invoice, lateness.of(invoice)) for invoice, _ in opened.rows]
     paid_count = search.search_invoices(
         session, principal, InvoiceFilters(status=PAID), Window(0, 1), account_public_id=account.public_id
     ).summary["count"]

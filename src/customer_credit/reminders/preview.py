@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
+from customer_credit.dates import store_zone
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.reminders.models import PRIOR, Reminder
 from customer_credit.reminders.schedule import local_midnight, presentation_of, send_moment, triggers_of
@@ -37,7 +38,7 @@ def preview(session: Session, day: date, *, store_name: str | None = None) -> li
     items: list[PreviewItem] = []
     for config, name in session.execute(query.order_by(Store.name)).all():
         look = presentation_of(config)
-        zone = look.zone
+        zone = store_zone(config)
         for trigger in triggers_of(config):
             shift = timedelta(days=trigger.days)
             due_day = day + shift if trigger.kind == PRIOR else day - shift

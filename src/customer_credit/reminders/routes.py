@@ -46,7 +46,10 @@ def put_templates(
     body: TemplatesIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CONFIGURATION))],
 ):
-    """Jinja2 templates (sandboxed; HTML autoescaped) using the listed variables."""
+    """Jinja2 templates (sandboxed; HTML autoescaped) using the listed variables. Each is
+    rendered against sample figures within a budget (steps, sizes, time: see
+    reminders/budget.py); one that would exceed it is refused with 400 `TemplateTooExpensive`
+    naming the field."""
 
     def work(session):
         templates = service.set_templates(

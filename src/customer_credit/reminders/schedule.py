@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from customer_credit.dates import store_zone
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.reminders.models import AFTER, PENDING, PRIOR, SKIPPED, Reminder
 from customer_credit.reminders.templates import Presentation
@@ -152,7 +153,7 @@ def schedule_due(session: Session, now: datetime, *, catch_up_days: int = DEFAUL
         if config is None:
             continue  # another worker is on this store (or its configuration is being saved)
         triggers = triggers_of(config)
-        zone = presentation_of(config).zone
+        zone = store_zone(config)
         candidates: list[Candidate] = []
         for trigger in triggers:
             candidates.extend(_candidates(session, store_id, trigger, now, zone, catch_up_days))

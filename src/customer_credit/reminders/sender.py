@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from customer_credit.accounts.models import OPEN, Account, Holder
 from customer_credit.db.engine import Database
 from customer_credit.invoices.models import OPENED, Invoice
-from customer_credit.invoices.service import overdue
+from customer_credit.invoices.overdue_days import Lateness, days_until_due
 from customer_credit.reminders import mail
 from customer_credit.reminders.models import (
     ABANDONED,
@@ -73,9 +73,8 @@ def recipients_of(session: Session, account: Account) -> tuple[list[str], list[s
 def compose(session: Session, reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> Message:
     config = get_config(session, invoice.store_id)
     look = presentation_of(config)
-    late = overdue(invoice, config.daily_interest_rate_units, now)
-    zone = look.zone
-    days_until = (invoice.due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    lateness = Lateness.of_store(config, now)
+    late = lateness.of(invoice)
     facts = Facts(
         store_name=session.get(Store, invoice.store_id).name,
         customer_email=account.email,
@@ -88,13 +87,14 @@ def compose(session: Session, reminder: Reminder, invoice: Invoice, account: Acc
         interest_cents=late.interest_cents,
         due_at=invoice.due_at,
         original_due_at=invoice.original_due_at,
-        days_until_due=max(days_until, 0),
+        days_until_due=days_until_due(invoice.due_at, now, lateness.zone),
         days_overdue=late.days,
         payment_link=invoice.payment_link,
         payment_instructions=getattr(config, "payment_instructions", None),
         trigger_days=reminder.days,
     )
-    return render(templates_for(session, invoice.store_id, reminder.kind), context(facts, look))
+    templates = templates_for(session, invoice.store_id, reminder.kind)
+    return render(templates, context(facts, look), fallback=default_templates(reminder.kind))
 
 
 def _why_obsolete(reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> str | None:

@@ -2,8 +2,12 @@
 their rendering with the invoice's figures formatted in the store's locale and currency.
 
 Templates are Jinja2 in a sandbox (a store's template cannot reach Python objects); HTML is
-autoescaped, and every variable is a plain string or number."""
+autoescaped, and every variable is a plain string or number. Every render runs within a budget
+(see budget.py and sandbox.py): a template that would need more is refused at upload
+(`TemplateTooExpensive`), and one that fails when sending is replaced by the default."""
 
+import logging
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -12,17 +16,20 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
-from customer_credit.errors import field_error
+from customer_credit.errors import InvalidInput, field_error
 from customer_credit.money import from_cents
+from customer_credit.reminders.budget import TemplateTooExpensive
 from customer_credit.reminders.models import AFTER, PRIOR
+from customer_credit.reminders.sandbox import BoundedEnvironment, render_within_budget
+
+log = logging.getLogger("customer_credit.reminders")
 
 MAX_SUBJECT = 500
 MAX_BODY = 20_000
 
-_TEXT = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
-_HTML = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+_TEXT = BoundedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+_HTML = BoundedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
 
 VARIABLES = {
     "store_name": "the store's name",
@@ -194,13 +201,34 @@ def _compiled(source: str, html: bool):
     return (_HTML if html else _TEXT).from_string(source)
 
 
-def render(templates: TemplateSet, values: dict) -> Message:
-    subject = _compiled(templates.subject, False).render(values)
+def _rendered(source: str, html: bool, values: dict, limit: int) -> str:
+    if len(source) > limit:  # a template stored before the limit, or written around the API
+        raise TemplateTooExpensive(f"the template is longer than {limit} characters")
+    return render_within_budget(_compiled(source, html), values)
+
+
+def _render(templates: TemplateSet, values: dict) -> Message:
+    subject = _rendered(templates.subject, False, values, MAX_SUBJECT)
     # A subject is one line: newlines in it would break the e-mail header.
     subject = " ".join(subject.split())[:MAX_SUBJECT]
-    text = _compiled(templates.text, False).render(values)
-    html = _compiled(templates.html, True).render(values) if templates.html else None
+    text = _rendered(templates.text, False, values, MAX_BODY)
+    html = _rendered(templates.html, True, values, MAX_BODY) if templates.html else None
     return Message(subject, text, html)
+
+
+def render(templates: TemplateSet, values: dict, *, fallback: TemplateSet | None = None) -> Message:
+    """The message, within each template's budget. When the templates fail (too expensive for
+    these figures, or wrong for them, e.g. a division by a figure that is 0) and a `fallback`
+    is given, the message is rendered from the fallback instead: the customer still gets the
+    reminder, and the failure is logged for the operator."""
+    try:
+        return _render(templates, values)
+    except Exception as failure:  # noqa: BLE001 - whatever a store's template did wrong
+        if fallback is None or fallback == templates:
+            raise
+        reason = failure.reason if isinstance(failure, TemplateTooExpensive) else f"{type(failure).__name__}: {failure}"
+        log.warning("a store's reminder template failed; the default was used", extra={"error": reason})
+        return _render(fallback, values)
 
 
 SAMPLE = Facts(
@@ -223,9 +251,33 @@ SAMPLE = Facts(
 )
 
 
+# Upload renders against both: a template whose cost grows with the figures (a loop over
+# days_overdue, say) is then refused at upload rather than at its first send.
+LARGE_SAMPLE = dataclasses.replace(
+    SAMPLE,
+    installment=99,
+    installments=99,
+    value_cents=99_999_999_999,
+    paid_cents=0,
+    interest_cents=9_999_999_999,
+    days_until_due=0,
+    days_overdue=3650,
+    trigger_days=365,
+)
+SAMPLES = (SAMPLE, LARGE_SAMPLE)
+
+
+def too_expensive(field: str, refusal: TemplateTooExpensive) -> InvalidInput:
+    return InvalidInput(
+        f"{field}: {refusal.reason}",
+        code="TemplateTooExpensive",
+        details=[{"field": field, "message": refusal.reason}],
+    )
+
+
 def check_templates(subject: str, text: str, html: str | None) -> TemplateSet:
-    """Validates a store's templates: sizes, syntax, and only known variables (each field's
-    error names it)."""
+    """Validates a store's templates: sizes, syntax, only known variables, and the budget of a
+    render against sample figures (each field's error names it)."""
     fields = (("subject", subject, MAX_SUBJECT), ("text", text, MAX_BODY), ("html", html, MAX_BODY))
     for name, source, limit in fields:
         if source is None:
@@ -234,9 +286,12 @@ def check_templates(subject: str, text: str, html: str | None) -> TemplateSet:
             raise field_error(name, "must not be empty")
         if len(source) > limit:
             raise field_error(name, f"must be at most {limit} characters")
-        environment = _HTML if name == "html" else _TEXT
         try:
-            environment.from_string(source).render(context(SAMPLE, Presentation()))
+            template = _compiled(source, name == "html")
+            for sample in SAMPLES:
+                render_within_budget(template, context(sample, Presentation()))
+        except TemplateTooExpensive as refusal:
+            raise too_expensive(name, refusal) from None
         except TemplateError as error:
             raise field_error(name, f"template error: {error}") from None
         except Exception as error:  # noqa: BLE001 - a sandbox refusal or a bad filter argument

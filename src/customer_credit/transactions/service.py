@@ -21,6 +21,7 @@ from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE
 from customer_credit.money import RATE_SCALE, from_cents, to_cents
 from customer_credit.stores import service as stores
+from customer_credit.transactions import returns
 from customer_credit.transactions.models import (
     AUTHORIZED,
     CANCELLED,
@@ -296,7 +297,7 @@ def _first_settlement(
         meta={
             "transactionId": transaction.public_id,
             "orderId": transaction.order_id,
-            "numberOfInstallments": transaction.installments,
+            "numberOfInstallments": issuing.invoice_count(cents, transaction.installments),
         },
         at=now,
     )
@@ -346,7 +347,10 @@ def _resettle(
         meta={
             "transactionId": transaction.public_id,
             "orderId": transaction.order_id,
-            "numberOfInstallments": transaction.installments,
+            # The invoices this change issued (none when it lowers the settlement).
+            "numberOfInstallments": (
+                issuing.invoice_count(difference, transaction.installments) if difference > 0 else 0
+            ),
             "settlementChange": True,
         },
         at=now,
@@ -366,19 +370,17 @@ def refund(
     value: Decimal,
 ) -> int:
     """Lowers open invoices from the last installment back; what exceeds them (already paid)
-    goes back to the customer's balance. Returns the refunded cents."""
+    goes back to the customer's balance. Refuses more than settled − refunded − cancelled.
+    Returns the refunded cents."""
     cents = _positive_cents("value", value)
     account = accounts.lock_open_account(session, principal, account_public_id)
     transaction = _get_transaction(session, account, transaction_id)
     if transaction.status != SETTLED:
         raise Conflict("only a settled transaction can be refunded", code="TransactionNotSettled")
-    refundable = transaction.settled_cents - transaction.refunded_cents
-    if cents > refundable:
-        raise Conflict(
-            f"the refund exceeds what is left to refund ({from_cents(refundable)})",
-            code="RefundExceedsSettlement",
-        )
+    returns.ensure_refund_fits(session, transaction, cents)
     now = utcnow()
+    # Within what is left to refund, the excess over the open invoices is at most what was
+    # paid and not yet given back (transactions.returns).
     excess = issuing.lower_open_invoices(session, transaction, cents, at=now)
     transaction.refunded_cents += cents
     transaction.refund_excess_cents += excess

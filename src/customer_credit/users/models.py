@@ -44,3 +44,25 @@ class OperatorSession(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class SignInCounter(Base):
+    """Failed console sign-ins of one scope: an (e-mail, address) pair, an e-mail from every
+    address, or an address for every e-mail (the unused part is ''). Kept in the database so
+    that every server process counts against the same figures (console/throttle.py)."""
+
+    __tablename__ = "sign_in_counters"
+    __table_args__ = (
+        CheckConstraint("scope IN ('pair', 'email', 'ip')", name="scope"),
+        Index("ix_sign_in_counters_updated_at", "updated_at"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(5), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Attempts that have not succeeded: an attempt counts here before its password is checked.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Pair rows only: the last time this e-mail signed in from this address.
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,5 +1,11 @@
 """transactions: what went back to the customer
 
+No schema change: what went back on a transaction is derived, not stored. Refunds (and their
+paid excess) already have columns; cancellations are read off the invoices, which keep what
+each cancellation released (value − creditValue) and never change after it. See
+transactions/returns.py and docs/decisions.md ("Refunds after cancellations"). The revision
+stays so that the chain of ids does not change.
+
 Revision ID: 0009_transaction_returns
 Revises: 0008_webhook_deliveries
 """
@@ -13,8 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    """Nothing to change (see the module docstring)."""
 
 
 def downgrade() -> None:
-    pass
+    """Nothing to undo."""
