@@ -2,43 +2,66 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 CHROMIUM_STAMP := $(VENV)/.chromium
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
-.PHONY: run test bench install clean check worker
+.PHONY: run test test-fast lint format bench install clean check worker
 
-$(STAMP): pyproject.toml requirements-dev.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.lock
-	$(BIN)/pip install --quiet --no-deps -e .
-	touch $(STAMP)
 
-install: $(STAMP) $(CHROMIUM_STAMP)
+# What the service needs, and nothing else (requirements.lock).
+$(RUNTIME_STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(RUNTIME_STAMP)
+
+# The runtime pins plus the test, lint and benchmark tools (requirements-dev.lock).
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $(DEV_STAMP)
+
+install: $(DEV_STAMP) $(CHROMIUM_STAMP)
 
 # Embedded mode: SQLite file in ./var, the worker in-process, served on 127.0.0.1:8000.
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/customer-credit first-run
 	CUSTOMER_CREDIT_RUN_WORKER_IN_PROCESS=true $(BIN)/customer-credit serve
 
-worker: $(STAMP)
+worker: $(RUNTIME_STAMP)
 	$(BIN)/customer-credit worker
 
-check: $(STAMP)
+check: $(RUNTIME_STAMP)
 	$(BIN)/customer-credit check
 
 # The console's browser tests drive Debian's Chromium (never a browser download).
-$(CHROMIUM_STAMP): | $(STAMP)
+$(CHROMIUM_STAMP): | $(BIN)/python
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 	touch $(CHROMIUM_STAMP)
 
 # The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432.
-test: $(STAMP) $(CHROMIUM_STAMP)
+test: $(DEV_STAMP) $(CHROMIUM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# The suite without the tests marked slow (real server processes, fuzzing, the browser).
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The gates CI runs before the tests: lint rules, formatting, types.
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts

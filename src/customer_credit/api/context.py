@@ -14,7 +14,6 @@ from customer_credit.db.engine import Database
 from customer_credit.errors import Unauthorized
 from customer_credit.idempotency import service as idempotency
 
-EMPTY_OK = Response(status_code=200)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 

@@ -121,13 +121,6 @@ def current_visit(request: Request) -> Visit | None:
     )
 
 
-def _next_target(request: Request) -> str:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    return target
-
-
 def signed_in(request: Request) -> Visit:
     """A dependency for every console page: the visit, or a redirect to the sign-in page."""
     visit = current_visit(request)

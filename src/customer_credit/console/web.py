@@ -123,6 +123,3 @@ def details_of(error: DomainError) -> dict[str, str]:
             found.setdefault(str(detail["field"]), str(detail["message"]))
     return found
 
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, default=str)

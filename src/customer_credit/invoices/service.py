@@ -279,6 +279,3 @@ def postpone_invoice(
     )
     return invoice
 
-
-def invoices_account_exists(session: Session, principal: Principal, public_id: str) -> Account:
-    return accounts.get_account(session, principal, public_id)

@@ -9,7 +9,6 @@ CREDIT = "Credit"
 INVOICE = "Invoice"
 PAYMENT = "Payment"
 STATEMENT = "Statement"
-ORIGINS = (CREDIT, INVOICE, PAYMENT, STATEMENT)
 
 
 class Statement(Base):
