@@ -34,11 +34,22 @@ def parse(argv: list[str]) -> Options:
         out = args.out if args.out != defaults.out else workdir / "latest.md"
         return Options.smoke(workdir, out)
     return Options(
-        accounts=args.accounts, invoices=args.invoices, sqlite_accounts=args.sqlite_accounts,
-        sqlite_invoices=args.sqlite_invoices, duration_s=args.duration,
-        search_duration_s=args.search_duration, connections=args.connections, workers=args.workers,
-        profile=not args.no_profile, plans=not args.no_plans, sqlite=not args.no_sqlite, growth=not args.no_growth,
-        bank=not args.no_bank, bank_args=args.bank_arg, keep=args.keep, out=args.out,
+        accounts=args.accounts,
+        invoices=args.invoices,
+        sqlite_accounts=args.sqlite_accounts,
+        sqlite_invoices=args.sqlite_invoices,
+        duration_s=args.duration,
+        search_duration_s=args.search_duration,
+        connections=args.connections,
+        workers=args.workers,
+        profile=not args.no_profile,
+        plans=not args.no_plans,
+        sqlite=not args.no_sqlite,
+        growth=not args.no_growth,
+        bank=not args.no_bank,
+        bank_args=args.bank_arg,
+        keep=args.keep,
+        out=args.out,
     )
 
 

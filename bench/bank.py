@@ -60,13 +60,18 @@ def main(argv: list[str] | None = None, smoke: bool = False, workdir: Path | Non
     lines: list[str] = []
     violations = 0
     if not args.no_postgresql:
-        config = BankConfig(seconds=args.seconds, clients=args.clients, accounts_per_store=args.accounts,
-                            seed=args.seed)
+        config = BankConfig(
+            seconds=args.seconds, clients=args.clients, accounts_per_store=args.accounts, seed=args.seed
+        )
         with scratch_postgresql("cc_bank") as url:
             violations += _run("PostgreSQL", url, workdir / "postgresql", config, lines)
     if not args.no_sqlite:
-        config = BankConfig(seconds=args.sqlite_seconds, clients=args.sqlite_clients,
-                            accounts_per_store=args.accounts, seed=args.seed + 1)
+        config = BankConfig(
+            seconds=args.sqlite_seconds,
+            clients=args.sqlite_clients,
+            accounts_per_store=args.accounts,
+            seed=args.seed + 1,
+        )
         url = scratch_sqlite(workdir / "sqlite")
         violations += _run("SQLite", url, workdir / "sqlite", config, lines)
     lines.append(f"Bank runs: {violations} violations in total.")

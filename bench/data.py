@@ -20,7 +20,9 @@ from customer_credit.db.engine import Database
 from customer_credit.db.migrate import upgrade
 from customer_credit.settings import Settings
 
-PG_ADMIN_URL = os.environ.get("CUSTOMER_CREDIT_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "CUSTOMER_CREDIT_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 STORE = "bench"
 CYCLE_VALUE = "30"
 
@@ -115,7 +117,9 @@ def fill(url: str, label: str, *, accounts: int, invoices: int, seed: int, custo
         with db.write() as session:
             store = get_store(session, STORE)
             issued = create_key(session, store, [MAIN_ACCESS], "benchmarks")
-        principal = Principal(store_id=report.store_id, name="bench@example.com", resources=frozenset([MAIN_ACCESS]))
+        principal = Principal(
+            store_id=report.store_id, name="bench@example.com", resources=frozenset([MAIN_ACCESS])
+        )
         cycle = _open_accounts(db, principal, "71", customers)
         pgbench = _open_accounts(db, principal, "72", customers)
         hot = _open_accounts(db, principal, "73", 1)[0]
@@ -123,11 +127,21 @@ def fill(url: str, label: str, *, accounts: int, invoices: int, seed: int, custo
         pairs = _read_pairs(db, report.store_id, rng)
         searches = _searches(db, report.store_id, rng, pairs)
         return Dataset(
-            url=url, label=label, accounts=report.accounts, invoices=report.invoices,
-            load_seconds=seconds, load_rows=report.rows(), statistics_seconds=report.statistics_seconds,
+            url=url,
+            label=label,
+            accounts=report.accounts,
+            invoices=report.invoices,
+            load_seconds=seconds,
+            load_rows=report.rows(),
+            statistics_seconds=report.statistics_seconds,
             store_id=report.store_id,
-            app_key=issued.app_key, app_token=issued.app_token, read_pairs=pairs,
-            cycle_accounts=cycle, pgbench_accounts=pgbench, hot_account=hot, searches=searches,
+            app_key=issued.app_key,
+            app_token=issued.app_token,
+            read_pairs=pairs,
+            cycle_accounts=cycle,
+            pgbench_accounts=pgbench,
+            hot_account=hot,
+            searches=searches,
         )
     finally:
         db.dispose()
@@ -145,7 +159,10 @@ def _open_accounts(db: Database, principal: Principal, prefix: str, count: int) 
     with db.write() as session:
         for index in range(count):
             account = open_account(
-                session, principal, document=pgbench_document(prefix, index), document_type="CPF",
+                session,
+                principal,
+                document=pgbench_document(prefix, index),
+                document_type="CPF",
                 email=f"bench-{prefix}-{index}-{uuid.uuid4().hex[:6]}@example.com",
                 credit_limit=Decimal("100000000"),
             )
@@ -155,8 +172,18 @@ def _open_accounts(db: Database, principal: Principal, prefix: str, count: int) 
 
 def _read_pairs(db: Database, store_id: int, rng: random.Random, size: int = 2000) -> list[tuple[str, str]]:
     with db.read() as session:
-        total = session.execute(text("select max(id) from invoices where store_id = :s"), {"s": store_id}).scalar() or 0
-        low = session.execute(text("select min(id) from invoices where store_id = :s"), {"s": store_id}).scalar() or 0
+        total = (
+            session.execute(
+                text("select max(id) from invoices where store_id = :s"), {"s": store_id}
+            ).scalar()
+            or 0
+        )
+        low = (
+            session.execute(
+                text("select min(id) from invoices where store_id = :s"), {"s": store_id}
+            ).scalar()
+            or 0
+        )
         ids = [rng.randint(low, total) for _ in range(size)] if total else []
         rows = session.execute(
             text(
@@ -168,21 +195,29 @@ def _read_pairs(db: Database, store_id: int, rng: random.Random, size: int = 200
     return [(row[0], row[1]) for row in rows]
 
 
-def _searches(db: Database, store_id: int, rng: random.Random, pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+def _searches(
+    db: Database, store_id: int, rng: random.Random, pairs: list[tuple[str, str]]
+) -> dict[str, list[str]]:
     """Request paths for each search of the scenario table, with their summary."""
     base = "/api/creditcontrol/invoices"
     with db.read() as session:
-        friendly = [row[0] for row in session.execute(
-            text("select friendly_id from invoices where store_id = :s order by random() limit 1000"),
-            {"s": store_id},
-        )]
-        references = [row[0] for row in session.execute(
-            text(
-                "select observation from invoices where store_id = :s and observation is not null "
-                "order by random() limit 1000"
-            ),
-            {"s": store_id},
-        )]
+        friendly = [
+            row[0]
+            for row in session.execute(
+                text("select friendly_id from invoices where store_id = :s order by random() limit 1000"),
+                {"s": store_id},
+            )
+        ]
+        references = [
+            row[0]
+            for row in session.execute(
+                text(
+                    "select observation from invoices where store_id = :s and observation is not null "
+                    "order by random() limit 1000"
+                ),
+                {"s": store_id},
+            )
+        ]
     accounts = [account for account, _invoice in pairs]
     today = date.today()
     windows = []
@@ -194,14 +229,17 @@ def _searches(db: Database, store_id: int, rng: random.Random, pairs: list[tuple
     return {
         "by account": [f"{base}?creditAccountId={quote(a)}" for a in accounts[:500]],
         "status + due-date range": [
-            f"{base}?status={rng.choice(['Opened', 'Paid'])}&dueDateFrom={a}&dueDateTo={b}" for a, b in windows
+            f"{base}?status={rng.choice(['Opened', 'Paid'])}&dueDateFrom={a}&dueDateTo={b}"
+            for a, b in windows
         ],
         "friendlyId": [f"{base}?friendlyId={quote(f)}" for f in friendly],
         "observation substring (a reference number)": [f"{base}?observation={n}" for n in reference_numbers],
         "op=or (friendlyId or creditAccountId)": [
             f"{base}?friendlyId={quote(rng.choice(friendly))}&creditAccountId={quote(a)}&op=or"
             for a in accounts[:500]
-        ] if friendly else [],
+        ]
+        if friendly
+        else [],
         "unfiltered": [base, f"{base}?from=21&to=40", f"{base}?from=101&to=200"],
         "observation substring (a common phrase)": [f"{base}?observation={quote(w)}" for w in words],
     }

@@ -29,13 +29,25 @@ def explain_searches(url: str, headers: dict[str, str], searches: dict[str, str]
                 captured.clear()
                 answer = client.get(path, headers=headers)
                 answer.raise_for_status()
-                statements = [(sql, params) for sql, params in captured
-                              if not sql.lstrip().upper().startswith(_SKIP) and "api_keys" not in sql]
-                lines += [f"### {name}", "", f"`GET {path}` → {answer.json()['summary']['count']:,} matches, "
-                          f"{len(statements)} statement(s)", ""]
+                statements = [
+                    (sql, params)
+                    for sql, params in captured
+                    if not sql.lstrip().upper().startswith(_SKIP) and "api_keys" not in sql
+                ]
+                lines += [
+                    f"### {name}",
+                    "",
+                    f"`GET {path}` → {answer.json()['summary']['count']:,} matches, "
+                    f"{len(statements)} statement(s)",
+                    "",
+                ]
                 for sql, params in statements:
                     with database.read_engine.connect() as connection:
-                        plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).scalars().all()
+                        plan = (
+                            connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                            .scalars()
+                            .all()
+                        )
                     lines += ["```", " ".join(sql.split()), "", *plan, "```", ""]
     finally:
         database.dispose()

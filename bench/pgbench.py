@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,6 +77,7 @@ def capture_cycle(url: str, *, account_public_id: str, app_key: str, app_token: 
         def listener(_conn):
             if recording:
                 capture.steps.append(word)
+
         return listener
 
     for engine in {database.read_engine, database.write_engine}:
@@ -88,15 +89,18 @@ def capture_cycle(url: str, *, account_public_id: str, app_key: str, app_token: 
     amount = int(CYCLE_VALUE)
 
     def one_cycle(client) -> str:
-        held = client.post(f"{base}/transactions", headers=headers,
-                           json={"value": amount, "settle": True, "installments": 3})
+        held = client.post(
+            f"{base}/transactions", headers=headers, json={"value": amount, "settle": True, "installments": 3}
+        )
         held.raise_for_status()
         transaction = held.json()["id"]
-        client.put(f"{base}/transactions/{transaction}/settlement", headers=headers,
-                   json={"value": amount}).raise_for_status()
+        client.put(
+            f"{base}/transactions/{transaction}/settlement", headers=headers, json={"value": amount}
+        ).raise_for_status()
         for installment in (1, 2, 3):
-            client.post(f"{base}/invoices/{transaction}-0{installment}/payments",
-                        headers=headers).raise_for_status()
+            client.post(
+                f"{base}/invoices/{transaction}-0{installment}/payments", headers=headers
+            ).raise_for_status()
         return transaction
 
     try:
@@ -114,17 +118,19 @@ def capture_cycle(url: str, *, account_public_id: str, app_key: str, app_token: 
                 text("select id, friendly_prefix from transactions where store_id = :s and public_id = :p"),
                 {"s": capture.store_id, "p": capture.transaction_public_id},
             ).one()
-            capture.invoice_ids = dict(session.execute(
-                text("select id, public_id from invoices where transaction_id = :t"),
-                {"t": capture.transaction_id},
-            ).all())
+            capture.invoice_ids = dict(
+                session.execute(
+                    text("select id, public_id from invoices where transaction_id = :t"),
+                    {"t": capture.transaction_id},
+                ).all()
+            )
     finally:
         database.dispose()
     return capture
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _quote(text: str) -> str:
@@ -154,13 +160,11 @@ class _Translator:
         """A SQL expression for a captured string, with the per-cycle parts made variable."""
         parts: list[str] = []
         remaining = value
-        pattern = re.compile(
-            "|".join([re.escape(token) for token, _ in self.tokens] + [_EVENT_ID.pattern])
-        )
+        pattern = re.compile("|".join([re.escape(token) for token, _ in self.tokens] + [_EVENT_ID.pattern]))
         position = 0
         for match in pattern.finditer(remaining):
             if match.start() > position:
-                parts.append(_quote(remaining[position:match.start()]))
+                parts.append(_quote(remaining[position : match.start()]))
             found = match.group(0)
             if _EVENT_ID.fullmatch(found):
                 parts.append("('evt_' || md5(random()::text || clock_timestamp()::text))")
@@ -222,13 +226,21 @@ class _Translator:
             # The new transaction's id and public id, as the service makes them: random.
             sql = _RETURNING_ID.sub("RETURNING transactions.id AS id, transactions.public_id AS public", sql)
             gset = " \\gset t_"
-            statement = Statement(sql, {
-                name: ("\0new-transaction-id" if value == self.capture.transaction_public_id else value)
-                for name, value in statement.parameters.items()
-            }, statement.at)
+            statement = Statement(
+                sql,
+                {
+                    name: ("\0new-transaction-id" if value == self.capture.transaction_public_id else value)
+                    for name, value in statement.parameters.items()
+                },
+                statement.at,
+            )
         elif upper.startswith("SELECT") and " FROM ACCOUNTS" in upper and ".PUBLIC_ID =" in upper:
             gset = " \\gset a_"
-        elif upper.startswith("SELECT") and " FROM INVOICES JOIN ACCOUNTS" in upper and "INVOICES.PUBLIC_ID =" in upper:
+        elif (
+            upper.startswith("SELECT")
+            and " FROM INVOICES JOIN ACCOUNTS" in upper
+            and "INVOICES.PUBLIC_ID =" in upper
+        ):
             gset = " \\gset i_"
 
         table = _table_of(sql)
@@ -287,8 +299,16 @@ class PgbenchResult:
     script: str = ""
 
 
-def run(url: str, script: str, *, store_id: int, document_base: str, clients: int, duration_s: float,
-        threads: int = 2) -> PgbenchResult:
+def run(
+    url: str,
+    script: str,
+    *,
+    store_id: int,
+    document_base: str,
+    clients: int,
+    duration_s: float,
+    threads: int = 2,
+) -> PgbenchResult:
     """pgbench with the cycle script, one client per account (document_base + client_id)."""
     if not shutil.which("pgbench"):
         raise RuntimeError("pgbench is missing: it comes with PostgreSQL (Debian: postgresql-15)")
@@ -296,9 +316,25 @@ def run(url: str, script: str, *, store_id: int, document_base: str, clients: in
     script_path = workdir / "cycle.sql"
     script_path.write_text(script)
     command = [
-        "pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients)),
-        "-T", str(max(1, round(duration_s))), "-f", str(script_path), "-l", "--log-prefix",
-        str(workdir / "log"), "-D", f"store_id={store_id}", "-D", f"document_base={document_base}",
+        "pgbench",
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(threads, clients)),
+        "-T",
+        str(max(1, round(duration_s))),
+        "-f",
+        str(script_path),
+        "-l",
+        "--log-prefix",
+        str(workdir / "log"),
+        "-D",
+        f"store_id={store_id}",
+        "-D",
+        f"document_base={document_base}",
         libpq_url(url),
     ]
     backends = Backends(url)
@@ -321,7 +357,9 @@ def run(url: str, script: str, *, store_id: int, document_base: str, clients: in
                 else:
                     latencies_us.append(int(fields[2]))
     output = completed.stdout
-    match = re.search(r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)", output)
+    match = re.search(
+        r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)", output
+    )
     tps = float(match.group(1)) if match else len(latencies_us) / duration_s
     processed = re.search(r"number of transactions actually processed: (\d+)", output)
     cycles = int(processed.group(1)) if processed else len(latencies_us)
@@ -346,4 +384,3 @@ def _percentile(values: list[int], percent: float) -> float:
     if len(values) == 1:
         return float(values[0])
     return statistics.quantiles(values, n=100, method="inclusive")[int(percent) - 1]
-

@@ -48,7 +48,9 @@ class Profile:
     raw_path: Path | None = None
 
     def top(self, counter: Counter, count: int = 12) -> list[tuple[str, float]]:
-        return [(name, hits / self.samples) for name, hits in counter.most_common(count)] if self.samples else []
+        return (
+            [(name, hits / self.samples) for name, hits in counter.most_common(count)] if self.samples else []
+        )
 
 
 def _frame_name(frame: str) -> tuple[str, str]:
@@ -110,8 +112,20 @@ class Recorder:
 
     def _record(self, pid: int, out: Path) -> None:
         command = [
-            py_spy(), "record", "--pid", str(pid), "--duration", str(max(1, round(self.duration_s))),
-            "--rate", "200", "--nonblocking", "--gil", "--format", "raw", "--output", str(out),
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(max(1, round(self.duration_s))),
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--gil",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
         ]
         completed = subprocess.run(command, capture_output=True, text=True, timeout=self.duration_s + 60)
         if completed.returncode != 0:

@@ -1,7 +1,7 @@
 """bench/results/latest.md: a table per scenario, the targets, the machine and the database."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.profiling import Profile
 from bench.results import Row, Section, Target
@@ -22,7 +22,7 @@ class LoadInfo:
 class Report:
     machine: dict[str, str]
     setup: dict[str, str] = field(default_factory=dict)
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     loads: list[LoadInfo] = field(default_factory=list)
@@ -135,21 +135,37 @@ def render(report: Report) -> str:
         if section.extra:
             lines += ["", *section.extra]
     if report.memory:
-        lines += ["", "## Memory (resident set of each server worker)", "", "| when | RSS per worker |",
-                  "| --- | --- |"]
+        lines += [
+            "",
+            "## Memory (resident set of each server worker)",
+            "",
+            "| when | RSS per worker |",
+            "| --- | --- |",
+        ]
         lines += [f"| {when} | {value} |" for when, value in report.memory]
     if report.profiles:
         lines += ["", "## Profiles (py-spy, server workers, separate runs from the measured ones)"]
         for profile in report.profiles:
-            lines += ["", f"### {profile.title} ({profile.samples:,} samples)", "",
-                      "| layer (leaf frame) | share of CPU samples |", "| --- | ---: |"]
+            lines += [
+                "",
+                f"### {profile.title} ({profile.samples:,} samples)",
+                "",
+                "| layer (leaf frame) | share of CPU samples |",
+                "| --- | ---: |",
+            ]
             lines += [f"| {name} | {share:.0%} |" for name, share in profile.top(profile.layers, 10)]
             lines += ["", "| function, self time | share |", "| --- | ---: |"]
             lines += [f"| `{name}` | {share:.1%} |" for name, share in profile.top(profile.self_time, 10)]
             lines += ["", "| service or SQLAlchemy function, inclusive | share |", "| --- | ---: |"]
             lines += [f"| `{name}` | {share:.0%} |" for name, share in profile.top(profile.inclusive, 12)]
     if report.checks:
-        lines += ["", "## Ledger checks (`customer-credit check`)", "", "| when | mismatches |", "| --- | ---: |"]
+        lines += [
+            "",
+            "## Ledger checks (`customer-credit check`)",
+            "",
+            "| when | mismatches |",
+            "| --- | ---: |",
+        ]
         lines += [f"| {when} | {count} |" for when, count in report.checks]
     if report.appendix:
         lines += ["", *report.appendix]

@@ -29,8 +29,16 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_load(cls, scenario: str, label: str, database: str, load: LoadResult, *,
-                  unit: str = "req/s", per: float = 1.0) -> "Row":
+    def from_load(
+        cls,
+        scenario: str,
+        label: str,
+        database: str,
+        load: LoadResult,
+        *,
+        unit: str = "req/s",
+        per: float = 1.0,
+    ) -> "Row":
         return cls(
             scenario=scenario,
             label=label,

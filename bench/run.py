@@ -61,9 +61,23 @@ class Options:
     def smoke(cls, workdir: Path, out: Path) -> "Options":
         """Seconds, tiny data: the variant `make test` runs so that this code cannot rot."""
         return cls(
-            accounts=40, invoices=400, small_accounts=10, small_invoices=100, sqlite_accounts=40,
-            sqlite_invoices=400, connections=4, duration_s=1, search_connections=1, search_duration_s=1,
-            warmup_s=0, profile_s=1, workers=2, profile=False, plans=True, bank=False, out=out,
+            accounts=40,
+            invoices=400,
+            small_accounts=10,
+            small_invoices=100,
+            sqlite_accounts=40,
+            sqlite_invoices=400,
+            connections=4,
+            duration_s=1,
+            search_connections=1,
+            search_duration_s=1,
+            warmup_s=0,
+            profile_s=1,
+            workers=2,
+            profile=False,
+            plans=True,
+            bank=False,
+            out=out,
             workdir=workdir,
             growth_searches=("by account",),
         )
@@ -118,13 +132,13 @@ def run(options: Options) -> Outcome:
     load = options.load
     report.setup = {
         "server": f"`customer-credit serve --workers {options.workers}`: uvicorn, {options.workers} worker "
-                  "processes (uvloop, httptools), sync routes in its thread pool; `customer-credit worker` "
-                  "beside it; all on 127.0.0.1, sharing the cores with PostgreSQL and wrk",
+        "processes (uvloop, httptools), sync routes in its thread pool; `customer-credit worker` "
+        "beside it; all on 127.0.0.1, sharing the cores with PostgreSQL and wrk",
         "load generator": f"{wrk.version()}, a separate process; {options.connections} connections "
-                          f"(the purchase cycle: one thread per connection), Lua scripts in bench/lua; "
-                          f"searches with {options.search_connections} connections",
+        f"(the purchase cycle: one thread per connection), Lua scripts in bench/lua; "
+        f"searches with {options.search_connections} connections",
         "durations": f"{options.duration_s:g} s per run ({options.search_duration_s:g} s per search), "
-                     f"after {options.warmup_s:g} s of warm-up",
+        f"after {options.warmup_s:g} s of warm-up",
     }
     pg_name = f"cc_bench_{os.getpid()}"
     small_name = f"cc_bench_small_{os.getpid()}"
@@ -146,12 +160,15 @@ def run(options: Options) -> Outcome:
     # Only the load before the run tells of other work: afterwards it includes the benchmark's
     # own server, database, load generator and bank run.
     if report.load_before[0] > 0.75 * cores:
-        report.notes.insert(0, (
-            f"**Other work was running when this run started** (1-minute load average "
-            f"{report.load_before[0]:.1f} on {cores} cores): throughput and latency are lower than on an "
-            "idle machine. The CPU-per-request columns (from /proc) move much less with other load "
-            "and are the figures to compare between runs."
-        ))
+        report.notes.insert(
+            0,
+            (
+                f"**Other work was running when this run started** (1-minute load average "
+                f"{report.load_before[0]:.1f} on {cores} cores): throughput and latency are lower than on an "
+                "idle machine. The CPU-per-request columns (from /proc) move much less with other load "
+                "and are the figures to compare between runs."
+            ),
+        )
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(render(report))
     return outcome
@@ -161,13 +178,29 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
     url = data.create_pg_database(name)
     version = data.server_version(url)
     report.setup["PostgreSQL"] = f"{version} on 127.0.0.1 (the machine's own server, default settings)"
-    ds = data.fill(url, "large", accounts=options.accounts, invoices=options.invoices, seed=options.seed,
-                   customers=options.connections)
+    ds = data.fill(
+        url,
+        "large",
+        accounts=options.accounts,
+        invoices=options.invoices,
+        seed=options.seed,
+        customers=options.connections,
+    )
     database = _database_label(version, ds.invoices)
-    report.loads.append(LoadInfo(f"PostgreSQL {version}", ds.accounts, ds.invoices, ds.load_rows,
-                                 ds.load_seconds, data.check(url), ds.statistics_seconds))
-    captured = pgbench.capture_cycle(url, account_public_id=ds.pgbench_accounts[-1],
-                                     app_key=ds.app_key, app_token=ds.app_token)
+    report.loads.append(
+        LoadInfo(
+            f"PostgreSQL {version}",
+            ds.accounts,
+            ds.invoices,
+            ds.load_rows,
+            ds.load_seconds,
+            data.check(url),
+            ds.statistics_seconds,
+        )
+    )
+    captured = pgbench.capture_cycle(
+        url, account_public_id=ds.pgbench_accounts[-1], app_key=ds.app_key, app_token=ds.app_token
+    )
     script = pgbench.cycle_script(captured)
     outcome.cycle_statements = len(captured.statements)
     outcome.pgbench_statements = pgbench.statement_count(script)
@@ -226,14 +259,28 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
         _rss(server, outcome, "end", "after the whole PostgreSQL benchmark")
     report.checks.append(("PostgreSQL, after the demo load", report.loads[-1].mismatches_after_load))
     report.checks.append(("PostgreSQL, after the benchmarks", data.check(url)))
-    result = pgbench.run(url, script, store_id=ds.store_id, document_base=data.pgbench_document("72", 0),
-                         clients=len(ds.pgbench_accounts), duration_s=options.duration_s)
+    result = pgbench.run(
+        url,
+        script,
+        store_id=ds.store_id,
+        document_base=data.pgbench_document("72", 0),
+        clients=len(ds.pgbench_accounts),
+        duration_s=options.duration_s,
+    )
     outcome.pgbench_result = result
     reference = Row(
-        scenario="reference", label="pgbench, the same SQL per cycle (custom script)", database=database,
-        connections=result.clients, duration_s=result.duration_s, requests=result.cycles,
-        throughput=result.cycles_per_s, unit="cycles/s", p50_ms=result.p50_ms, p95_ms=result.p95_ms,
-        p99_ms=result.p99_ms, errors=result.failed,
+        scenario="reference",
+        label="pgbench, the same SQL per cycle (custom script)",
+        database=database,
+        connections=result.clients,
+        duration_s=result.duration_s,
+        requests=result.cycles,
+        throughput=result.cycles_per_s,
+        unit="cycles/s",
+        p50_ms=result.p50_ms,
+        p95_ms=result.p95_ms,
+        p99_ms=result.p99_ms,
+        errors=result.failed,
         database_cpu_ms=result.database_cpu_s * 1000 / max(result.cycles, 1),
     )
     reference.notes.append("latency is per cycle (5 requests' statements)")
@@ -280,7 +327,9 @@ def _plans(options, report, ds, database) -> None:
 
 
 def _profile_cycle(server, ds, options, workdir) -> profiling.Profile:
-    recorder = profiling.Recorder(server.worker_pids(), options.profile_s, workdir / "profiles", "purchase cycle")
+    recorder = profiling.Recorder(
+        server.worker_pids(), options.profile_s, workdir / "profiles", "purchase cycle"
+    )
     recorder.start()
     scenarios.purchase_cycle(server, ds, Load(options.connections, options.profile_s, 1, 1), "", workdir)
     return recorder.finish()
@@ -289,23 +338,48 @@ def _profile_cycle(server, ds, options, workdir) -> profiling.Profile:
 def _profile_search(server, ds, options, workdir) -> profiling.Profile:
     mixed = [path for name in TARGET_SEARCHES + ("unfiltered",) for path in ds.searches.get(name, [])[:200]]
     listing = data.write_lines(workdir / "search-mixed.txt", mixed)
-    recorder = profiling.Recorder(server.worker_pids(), options.profile_s, workdir / "profiles", "invoice search")
+    recorder = profiling.Recorder(
+        server.worker_pids(), options.profile_s, workdir / "profiles", "invoice search"
+    )
     recorder.start()
-    wrk.run(server.base_url, "search", [str(listing)], connections=options.search_connections,
-            threads=max(1, min(2, options.search_connections)), duration_s=options.profile_s,
-            headers=ds.headers)
+    wrk.run(
+        server.base_url,
+        "search",
+        [str(listing)],
+        connections=options.search_connections,
+        threads=max(1, min(2, options.search_connections)),
+        duration_s=options.profile_s,
+        headers=ds.headers,
+    )
     return recorder.finish()
 
 
 def _growth(options, report, outcome, name, workdir, load) -> None:
     url = data.create_pg_database(name)
     version = data.server_version(url)
-    ds = data.fill(url, "small", accounts=options.small_accounts, invoices=options.small_invoices,
-                   seed=options.seed, customers=options.connections)
+    ds = data.fill(
+        url,
+        "small",
+        accounts=options.small_accounts,
+        invoices=options.small_invoices,
+        seed=options.seed,
+        customers=options.connections,
+    )
     database = _database_label(version, ds.invoices)
-    report.loads.append(LoadInfo(f"PostgreSQL {version} (growth)", ds.accounts, ds.invoices, ds.load_rows,
-                                 ds.load_seconds, data.check(url), ds.statistics_seconds))
-    server = Server(url, workers=options.workers, data_dir=workdir / "pg-small", log_path=workdir / "server-small.log")
+    report.loads.append(
+        LoadInfo(
+            f"PostgreSQL {version} (growth)",
+            ds.accounts,
+            ds.invoices,
+            ds.load_rows,
+            ds.load_seconds,
+            data.check(url),
+            ds.statistics_seconds,
+        )
+    )
+    server = Server(
+        url, workers=options.workers, data_dir=workdir / "pg-small", log_path=workdir / "server-small.log"
+    )
     rows = []
     with server:
         _warm(server, ds, options, workdir)
@@ -351,12 +425,29 @@ def _sqlite(options, report, outcome, workdir, load) -> None:
     url = data.create_sqlite_database(path)
     version = data.server_version(url)
     report.setup["SQLite"] = f"{version}, WAL, a file in var/bench (the embedded mode)"
-    ds = data.fill(url, "sqlite", accounts=options.sqlite_accounts, invoices=options.sqlite_invoices,
-                   seed=options.seed, customers=options.connections)
+    ds = data.fill(
+        url,
+        "sqlite",
+        accounts=options.sqlite_accounts,
+        invoices=options.sqlite_invoices,
+        seed=options.seed,
+        customers=options.connections,
+    )
     database = _database_label(version, ds.invoices)
-    report.loads.append(LoadInfo(version, ds.accounts, ds.invoices, ds.load_rows, ds.load_seconds,
-                                 data.check(url), ds.statistics_seconds))
-    server = Server(url, workers=options.workers, data_dir=workdir / "sqlite", log_path=workdir / "server-sqlite.log")
+    report.loads.append(
+        LoadInfo(
+            version,
+            ds.accounts,
+            ds.invoices,
+            ds.load_rows,
+            ds.load_seconds,
+            data.check(url),
+            ds.statistics_seconds,
+        )
+    )
+    server = Server(
+        url, workers=options.workers, data_dir=workdir / "sqlite", log_path=workdir / "server-sqlite.log"
+    )
     with server:
         _warm(server, ds, options, workdir)
         reads = scenarios.reads(server, ds, load, database, workdir, "reads")
@@ -399,61 +490,107 @@ def _targets(report: Report, outcome: Outcome) -> None:
     targets = report.targets
     reads = rows.get("reads")
     if reads:
-        targets.append(Target(
-            "reads, 32 connections", "≥ 3,000 req/s, p99 ≤ 20 ms, ratio ≥ 0.5",
-            f"{reads.throughput:,.0f} req/s, p99 {reads.p99_ms:.1f} ms, ratio {reads.ratio or 0:.2f}",
-            reads.throughput >= 3000 and reads.p99_ms <= 20 and (reads.ratio or 0) >= 0.5,
-        ))
+        targets.append(
+            Target(
+                "reads, 32 connections",
+                "≥ 3,000 req/s, p99 ≤ 20 ms, ratio ≥ 0.5",
+                f"{reads.throughput:,.0f} req/s, p99 {reads.p99_ms:.1f} ms, ratio {reads.ratio or 0:.2f}",
+                reads.throughput >= 3000 and reads.p99_ms <= 20 and (reads.ratio or 0) >= 0.5,
+            )
+        )
     cycle = rows.get("cycle")
     if cycle:
-        targets.append(Target(
-            "purchase cycle, 32 customers", "≥ 200 cycles/s, p99 per request ≤ 50 ms, ratio ≥ 0.4",
-            f"{cycle.throughput:,.0f} cycles/s, p99 {cycle.p99_ms:.1f} ms, ratio {cycle.ratio or 0:.2f}",
-            cycle.throughput >= 200 and cycle.p99_ms <= 50 and (cycle.ratio or 0) >= 0.4,
-        ))
+        targets.append(
+            Target(
+                "purchase cycle, 32 customers",
+                "≥ 200 cycles/s, p99 per request ≤ 50 ms, ratio ≥ 0.4",
+                f"{cycle.throughput:,.0f} cycles/s, p99 {cycle.p99_ms:.1f} ms, ratio {cycle.ratio or 0:.2f}",
+                cycle.throughput >= 200 and cycle.p99_ms <= 50 and (cycle.ratio or 0) >= 0.4,
+            )
+        )
     hot = rows.get("hot")
     if hot and outcome.hot:
         check = outcome.hot
-        targets.append(Target(
-            "hot account, 32 clients", "no 5xx, no lost update, ≥ 300 holds/s",
-            f"{hot.throughput:,.0f} holds/s, {hot.errors} errors, {check.lost_updates} lost updates",
-            hot.throughput >= 300 and check.lost_updates == 0 and hot.errors == 0,
-        ))
+        targets.append(
+            Target(
+                "hot account, 32 clients",
+                "no 5xx, no lost update, ≥ 300 holds/s",
+                f"{hot.throughput:,.0f} holds/s, {hot.errors} errors, {check.lost_updates} lost updates",
+                hot.throughput >= 300 and check.lost_updates == 0 and hot.errors == 0,
+            )
+        )
     for name in TARGET_SEARCHES:
         row = rows.get(f"search {name}")
         if row:
-            targets.append(Target(f"search: {name}", "p95 ≤ 50 ms", f"p95 {row.p95_ms:.1f} ms",
-                                  row.p95_ms <= 50 and row.errors == 0))
+            targets.append(
+                Target(
+                    f"search: {name}",
+                    "p95 ≤ 50 ms",
+                    f"p95 {row.p95_ms:.1f} ms",
+                    row.p95_ms <= 50 and row.errors == 0,
+                )
+            )
     row = rows.get("search unfiltered")
     if row:
-        targets.append(Target("search: unfiltered, with summary", "p95 ≤ 300 ms", f"p95 {row.p95_ms:.1f} ms",
-                              row.p95_ms <= 300 and row.errors == 0))
+        targets.append(
+            Target(
+                "search: unfiltered, with summary",
+                "p95 ≤ 300 ms",
+                f"p95 {row.p95_ms:.1f} ms",
+                row.p95_ms <= 300 and row.errors == 0,
+            )
+        )
     sqlite_reads = rows.get("sqlite reads")
     if sqlite_reads:
-        targets.append(Target(
-            "SQLite reads", "≥ 50 % of PostgreSQL's read throughput",
-            f"{sqlite_reads.throughput:,.0f} req/s = {sqlite_reads.ratio or 0:.0%} of PostgreSQL",
-            (sqlite_reads.ratio or 0) >= 0.5,
-        ))
+        targets.append(
+            Target(
+                "SQLite reads",
+                "≥ 50 % of PostgreSQL's read throughput",
+                f"{sqlite_reads.throughput:,.0f} req/s = {sqlite_reads.ratio or 0:.0%} of PostgreSQL",
+                (sqlite_reads.ratio or 0) >= 0.5,
+            )
+        )
     sqlite_cycle = rows.get("sqlite cycle")
     if sqlite_cycle:
-        targets.append(Target("SQLite purchase cycle", "report", f"{sqlite_cycle.throughput:,.0f} cycles/s, "
-                              f"p99 {sqlite_cycle.p99_ms:.1f} ms", None))
+        targets.append(
+            Target(
+                "SQLite purchase cycle",
+                "report",
+                f"{sqlite_cycle.throughput:,.0f} cycles/s, p99 {sqlite_cycle.p99_ms:.1f} ms",
+                None,
+            )
+        )
     for label, (slowdown, lost) in outcome.growth.items():
         worst = max(slowdown, lost)
-        targets.append(Target(f"growth: {label}", "≤ 20 % slower at 1,000,000 invoices",
-                              f"p95 {slowdown:+.0%}, throughput {-lost:+.0%}", worst <= 0.20))
+        targets.append(
+            Target(
+                f"growth: {label}",
+                "≤ 20 % slower at 1,000,000 invoices",
+                f"p95 {slowdown:+.0%}, throughput {-lost:+.0%}",
+                worst <= 0.20,
+            )
+        )
     rss = outcome.rss
     if {"reads 1", "reads 2", "end"} <= set(rss):
         peak = max(rss["end"].values(), default=0.0)
         growth = max((rss["reads 2"].get(pid, 0.0) - mib for pid, mib in rss["reads 1"].items()), default=0.0)
-        targets.append(Target(
-            "memory", f"≤ 300 MiB per worker after the benchmark; no growth between two read runs "
-            f"(≤ {RSS_NOISE_MIB:g} MiB)",
-            f"largest worker {peak:.0f} MiB after the benchmark; growth between the read runs "
-            f"{growth:+.1f} MiB", peak <= 300 and growth <= RSS_NOISE_MIB,
-        ))
+        targets.append(
+            Target(
+                "memory",
+                f"≤ 300 MiB per worker after the benchmark; no growth between two read runs "
+                f"(≤ {RSS_NOISE_MIB:g} MiB)",
+                f"largest worker {peak:.0f} MiB after the benchmark; growth between the read runs "
+                f"{growth:+.1f} MiB",
+                peak <= 300 and growth <= RSS_NOISE_MIB,
+            )
+        )
     checks = [count for _when, count in report.checks]
     if checks:
-        targets.append(Target("`customer-credit check`", "0 mismatches after the load and the benchmarks",
-                              f"{sum(checks)} mismatches in {len(checks)} checks", sum(checks) == 0))
+        targets.append(
+            Target(
+                "`customer-credit check`",
+                "0 mismatches after the load and the benchmarks",
+                f"{sum(checks)} mismatches in {len(checks)} checks",
+                sum(checks) == 0,
+            )
+        )

@@ -40,16 +40,32 @@ class Measured:
         return row
 
 
-def _drive(server: Server, ds: Dataset, scenario: str, args: list[str], *, connections: int,
-           threads: int, duration_s: float, headers: dict | None) -> Measured:
+def _drive(
+    server: Server,
+    ds: Dataset,
+    scenario: str,
+    args: list[str],
+    *,
+    connections: int,
+    threads: int,
+    duration_s: float,
+    headers: dict | None,
+) -> Measured:
     """One wrk run, with the CPU the server's workers and the database's backends spent on it."""
     workers = server.worker_pids()
     server_meter = CpuMeter(lambda: workers).start()
     backends = data.Backends(ds.url)
     database_meter = CpuMeter(backends).start()
     try:
-        load = wrk.run(server.base_url, scenario, args, connections=connections, threads=threads,
-                       duration_s=duration_s, headers=headers)
+        load = wrk.run(
+            server.base_url,
+            scenario,
+            args,
+            connections=connections,
+            threads=threads,
+            duration_s=duration_s,
+            headers=headers,
+        )
     finally:
         server_cpu_s, database_cpu_s = server_meter.stop(), database_meter.stop()
         backends.close()
@@ -57,34 +73,71 @@ def _drive(server: Server, ds: Dataset, scenario: str, args: list[str], *, conne
 
 
 def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:
-    measured = _drive(server, ds, "constant", [CONSTANT_PATH], connections=load.connections,
-                      threads=_threads(load.connections), duration_s=load.duration_s, headers=None)
-    return measured.attach(Row.from_load(
-        "reference", "bare endpoint, constant JSON (`GET /bench/constant`)", database, measured.load
-    ))
+    measured = _drive(
+        server,
+        ds,
+        "constant",
+        [CONSTANT_PATH],
+        connections=load.connections,
+        threads=_threads(load.connections),
+        duration_s=load.duration_s,
+        headers=None,
+    )
+    return measured.attach(
+        Row.from_load(
+            "reference", "bare endpoint, constant JSON (`GET /bench/constant`)", database, measured.load
+        )
+    )
 
 
 def reads(server: Server, ds: Dataset, load: Load, database: str, workdir: Path, label: str = "") -> Row:
     pairs = data.write_lines(workdir / "read-pairs.txt", (f"{a} {i}" for a, i in ds.read_pairs))
-    measured = _drive(server, ds, "reads", [str(pairs)], connections=load.connections,
-                      threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
-    return measured.attach(Row.from_load(
-        "reads", label or "retrieve account / retrieve invoice / list account's invoices, ⅓ each",
-        database, measured.load,
-    ))
+    measured = _drive(
+        server,
+        ds,
+        "reads",
+        [str(pairs)],
+        connections=load.connections,
+        threads=_threads(load.connections),
+        duration_s=load.duration_s,
+        headers=ds.headers,
+    )
+    return measured.attach(
+        Row.from_load(
+            "reads",
+            label or "retrieve account / retrieve invoice / list account's invoices, ⅓ each",
+            database,
+            measured.load,
+        )
+    )
 
 
-def purchase_cycle(server: Server, ds: Dataset, load: Load, database: str, workdir: Path) -> tuple[Row, wrk.LoadResult]:
+def purchase_cycle(
+    server: Server, ds: Dataset, load: Load, database: str, workdir: Path
+) -> tuple[Row, wrk.LoadResult]:
     accounts = data.write_lines(workdir / "cycle-accounts.txt", ds.cycle_accounts)
     customers = min(load.connections, len(ds.cycle_accounts))
-    measured = _drive(server, ds, "cycle", [str(accounts), data.CYCLE_VALUE], connections=customers,
-                      threads=customers, duration_s=load.duration_s, headers=ds.headers)
+    measured = _drive(
+        server,
+        ds,
+        "cycle",
+        [str(accounts), data.CYCLE_VALUE],
+        connections=customers,
+        threads=customers,
+        duration_s=load.duration_s,
+        headers=ds.headers,
+    )
     result = measured.load
-    row = measured.attach(Row.from_load(
-        "purchase cycle",
-        "pre-auth → settlement in 3 installments → pay 3 invoices, one customer per connection",
-        database, result, unit="cycles/s", per=REQUESTS_PER_CYCLE,
-    ))
+    row = measured.attach(
+        Row.from_load(
+            "purchase cycle",
+            "pre-auth → settlement in 3 installments → pay 3 invoices, one customer per connection",
+            database,
+            result,
+            unit="cycles/s",
+            per=REQUESTS_PER_CYCLE,
+        )
+    )
     # Completed cycles, not requests / 5: a cycle cut by the end of the run does not count.
     row.throughput = result.cycles / result.duration_s if result.duration_s else 0.0
     row.notes.append(
@@ -129,18 +182,36 @@ def _hot_state(ds: Dataset) -> tuple[int, int]:
 
 def hot_account(server: Server, ds: Dataset, load: Load, database: str) -> tuple[Row, HotCheck]:
     _held_before, before = _hot_state(ds)
-    measured = _drive(server, ds, "hot", [ds.hot_account], connections=load.connections,
-                      threads=_threads(load.connections), duration_s=load.duration_s, headers=ds.headers)
+    measured = _drive(
+        server,
+        ds,
+        "hot",
+        [ds.hot_account],
+        connections=load.connections,
+        threads=_threads(load.connections),
+        duration_s=load.duration_s,
+        headers=ds.headers,
+    )
     result = measured.load
     time.sleep(1)  # requests still in flight when wrk stopped finish on the server
     held, live = _hot_state(ds)
     holds = live - before
     check = HotCheck(
-        accepted=result.ok, holds_in_db=holds, held_cents=held, expected_cents=live,
+        accepted=result.ok,
+        holds_in_db=holds,
+        held_cents=held,
+        expected_cents=live,
         mismatches=data.check(ds.url, store_id=ds.store_id, account=ds.hot_account),
     )
-    row = measured.attach(Row.from_load("hot account", "pre-authorize 0.01 on one account from every connection",
-                                        database, result, unit="holds/s"))
+    row = measured.attach(
+        Row.from_load(
+            "hot account",
+            "pre-authorize 0.01 on one account from every connection",
+            database,
+            result,
+            unit="holds/s",
+        )
+    )
     row.throughput = result.ok / result.duration_s if result.duration_s else 0.0
     row.notes.append(
         f"{result.ok:,} holds accepted, {holds:,} new live holds in the database, held credit "
@@ -156,7 +227,14 @@ def search(server: Server, ds: Dataset, load: Load, database: str, workdir: Path
         return None
     slug = "".join(ch if ch.isalnum() else "-" for ch in name)
     listing = data.write_lines(workdir / f"search-{slug}.txt", paths)
-    measured = _drive(server, ds, "search", [str(listing)], connections=load.search_connections,
-                      threads=_threads(load.search_connections), duration_s=load.search_duration_s,
-                      headers=ds.headers)
+    measured = _drive(
+        server,
+        ds,
+        "search",
+        [str(listing)],
+        connections=load.search_connections,
+        threads=_threads(load.search_connections),
+        duration_s=load.search_duration_s,
+        headers=ds.headers,
+    )
     return measured.attach(Row.from_load("search", name, database, measured.load))

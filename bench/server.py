@@ -3,10 +3,10 @@
 
 import os
 import signal
-import threading
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -148,8 +148,11 @@ class Server:
         )
         if self.with_worker:
             self.worker_process = subprocess.Popen(
-                [str(BIN / "customer-credit"), "worker"], env=self.env, stdout=self._log,
-                stderr=self._log, start_new_session=True,
+                [str(BIN / "customer-credit"), "worker"],
+                env=self.env,
+                stdout=self._log,
+                stderr=self._log,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -157,7 +160,9 @@ class Server:
                 raise RuntimeError(f"the server exited with {self.process.returncode}; see {self.log_path}")
             try:
                 with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as answer:
-                    if answer.status == 200 and len(self.worker_pids()) >= (self.workers if self.workers > 1 else 0):
+                    if answer.status == 200 and len(self.worker_pids()) >= (
+                        self.workers if self.workers > 1 else 0
+                    ):
                         return self
             except OSError:
                 pass

@@ -77,7 +77,7 @@ class LoadResult:
 def parse(output: str) -> dict:
     for line in output.splitlines():
         if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX):])
+            return json.loads(line[len(RESULT_PREFIX) :])
     raise RuntimeError(f"wrk printed no result line:\n{output[-2000:]}")
 
 
@@ -99,8 +99,17 @@ def run(
         handle.write(script)
         script_path = handle.name
     command = [
-        binary, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration_s))}s",
-        "--timeout", f"{timeout_s}s", "-s", script_path,
+        binary,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration_s))}s",
+        "--timeout",
+        f"{timeout_s}s",
+        "-s",
+        script_path,
     ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -154,5 +163,9 @@ def _run_measured(command: list[str], timeout_s: float) -> tuple[str, str, int, 
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                process.returncode, usage.ru_utime + usage.ru_stime)
+        return (
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            process.returncode,
+            usage.ru_utime + usage.ru_stime,
+        )

@@ -23,7 +23,9 @@ from customer_credit.settings import Settings
 from customer_credit.stores.service import create_store
 from tests.clock import frozen_clock  # noqa: F401 - a fixture for every test
 
-PG_ADMIN_URL = os.environ.get("CUSTOMER_CREDIT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "CUSTOMER_CREDIT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

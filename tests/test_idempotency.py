@@ -34,7 +34,12 @@ def ledger(api, account_id) -> list[tuple[str, object]]:
 
 def test_open_account(api):
     headers = key()
-    body = {"document": "12345678901", "documentType": "CPF", "email": "idem@example.com", "creditLimit": "300"}
+    body = {
+        "document": "12345678901",
+        "documentType": "CPF",
+        "email": "idem@example.com",
+        "creditLimit": "300",
+    }
     first = api.post("/accounts", json=body, headers=headers)
     assert_matches("post", ACCOUNTS, first)
     again = api.post("/accounts", json=body, headers=headers)
@@ -91,7 +96,12 @@ def test_payment_without_body(api):
     first = api.post(path, headers=headers)
     assert first.json()["status"] == "Paid"
     # The payment is reversed in between: a replay must not pay it again.
-    assert api.put(f"/accounts/{opened['id']}/invoices/{transaction_id}-01", json={"status": "Opened"}).status_code == 200
+    assert (
+        api.put(
+            f"/accounts/{opened['id']}/invoices/{transaction_id}-01", json={"status": "Opened"}
+        ).status_code
+        == 200
+    )
     again = api.post(path, headers=headers)
     assert_replayed(first, again)
     assert api.get(f"/accounts/{opened['id']}/invoices/{transaction_id}-01").json()["status"] == "Opened"

@@ -4,7 +4,7 @@ after the lease; a claim taken over cannot run its work twice. Time is a given c
 wall clock."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from customer_credit.errors import Conflict
 from customer_credit.idempotency import service as idempotency
 from customer_credit.idempotency.models import IdempotencyRecord
 
-T0 = datetime(2031, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
 FINGERPRINT = idempotency.fingerprint("POST", "/api/creditcontrol/accounts/a/transactions", b"{}")
 
 
@@ -36,9 +36,11 @@ def run(database, principal, key, work, *, clock=at(T0), fingerprint=FINGERPRINT
 
 def record(database, principal, key) -> IdempotencyRecord | None:
     with database.read() as session:
-        found = session.query(IdempotencyRecord).filter_by(
-            store_id=principal.store_id, credential=principal.name, key=key
-        ).one_or_none()
+        found = (
+            session.query(IdempotencyRecord)
+            .filter_by(store_id=principal.store_id, credential=principal.name, key=key)
+            .one_or_none()
+        )
         if found is not None:
             session.expunge(found)
         return found
@@ -125,9 +127,15 @@ def test_a_claim_left_by_a_crash_lapses_after_the_lease(database, principal):
     # Past it, the request that claimed it is taken for dead; it committed nothing, so a retry runs.
     later = T0 + idempotency.LEASE + timedelta(seconds=1)
     assert run(database, principal, key, lambda _s: (200, b'{"ran":1}'), clock=at(later)) == (
-        200, b'{"ran":1}', False,
+        200,
+        b'{"ran":1}',
+        False,
     )
-    assert run(database, principal, key, lambda _s: (200, b"{}"), clock=at(later)) == (200, b'{"ran":1}', True)
+    assert run(database, principal, key, lambda _s: (200, b"{}"), clock=at(later)) == (
+        200,
+        b'{"ran":1}',
+        True,
+    )
 
 
 def test_an_error_that_is_no_outcome_frees_the_key(database, principal):
@@ -149,7 +157,9 @@ def test_a_claim_taken_over_does_not_run_its_work(database, principal):
     stalled = idempotency._claim(database, principal, key, FINGERPRINT, at(T0))
     later = T0 + idempotency.LEASE + timedelta(seconds=1)
     assert run(database, principal, key, lambda _s: (200, b'{"retry":1}'), clock=at(later)) == (
-        200, b'{"retry":1}', False,
+        200,
+        b'{"retry":1}',
+        False,
     )
     ran = []
 
@@ -158,6 +168,7 @@ def test_a_claim_taken_over_does_not_run_its_work(database, principal):
         return 200, b'{"stalled":1}'
 
     assert idempotency._execute(database, stalled, stalled_work) == (
-        idempotency.Outcome(200, b'{"retry":1}'), True,
+        idempotency.Outcome(200, b'{"retry":1}'),
+        True,
     )
     assert ran == []

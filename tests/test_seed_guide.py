@@ -2,7 +2,7 @@
 call through HTTP. Ids and dates differ from the guide's; the shapes, statuses and figures do not."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -45,7 +45,9 @@ def test_ten_installment_purchase_makes_ten_invoices_on_the_same_order(api):
     settled = api.put(
         f"/accounts/{opened['id']}/transactions/{transaction_id}/settlement", json={"value": "100.05"}
     )
-    assert_matches("put", f"{ACCOUNTS}/{{creditAccountId}}/transactions/{{transactionId}}/settlement", settled)
+    assert_matches(
+        "put", f"{ACCOUNTS}/{{creditAccountId}}/transactions/{{transactionId}}/settlement", settled
+    )
     assert settled.json()["id"] == transaction_id
     assert dec(settled.json()["value"]) == dec("100.05")
 
@@ -113,14 +115,26 @@ def test_account_invoice_list_and_store_search_summaries(api):
     assert_matches("get", "/api/creditcontrol/invoices", everything)
     ids = [invoice["id"] for invoice in everything.json()["data"]]
     assert ids == [
-        f"{paid_tx}-01", f"{open_tx}-01", f"{cancelled_tx}-01",
-        f"{more_tx}-01", f"{more_tx}-02", f"{more_tx}-03",
+        f"{paid_tx}-01",
+        f"{open_tx}-01",
+        f"{cancelled_tx}-01",
+        f"{more_tx}-01",
+        f"{more_tx}-02",
+        f"{more_tx}-03",
     ]
-    expected_summary = {"count": 6, "total": dec("39.63"), "totalPaid": dec("8.01"), "totalCancelled": dec("1.24")}
+    expected_summary = {
+        "count": 6,
+        "total": dec("39.63"),
+        "totalPaid": dec("8.01"),
+        "totalCancelled": dec("1.24"),
+    }
 
     def summary_of(response):
         summary = response.json()["summary"]
-        return {"count": summary["count"], **{k: dec(summary[k]) for k in ("total", "totalPaid", "totalCancelled")}}
+        return {
+            "count": summary["count"],
+            **{k: dec(summary[k]) for k in ("total", "totalPaid", "totalCancelled")},
+        }
 
     assert summary_of(everything) == expected_summary
     page = api.get("/invoices", params={"from": 2, "to": 3})
@@ -162,7 +176,12 @@ def test_postponement_with_the_store_settings_of_the_guide(api, database, store)
     # required, so the rest are sent with their defaults.
     configured = api.put(
         "/storeconfig",
-        json={**FULL_CONFIG, "invoicePostponementLimit": 3, "maxPostponementDays": 30, "postponementEnabled": True},
+        json={
+            **FULL_CONFIG,
+            "invoicePostponementLimit": 3,
+            "maxPostponementDays": 30,
+            "postponementEnabled": True,
+        },
     )
     assert_matches("put", "/api/creditcontrol/storeconfig", configured)
     assert configured.json()["invoicePostponementLimit"] == 3
@@ -172,7 +191,7 @@ def test_postponement_with_the_store_settings_of_the_guide(api, database, store)
     opened = open_account(api)
     transaction_id = purchase(api, opened["id"], "9.63")
     invoice_id = f"{transaction_id}-01"
-    may_20 = datetime(2024, 5, 20, 6, 52, 53, 131437, tzinfo=timezone.utc)
+    may_20 = datetime(2024, 5, 20, 6, 52, 53, 131437, tzinfo=UTC)
     set_due_dates(database, store, invoice_id, due=may_20, original=may_20)
 
     postponed = api.put(f"/accounts/{opened['id']}/invoices/{invoice_id}/postponement", json={"dueDays": 5})
@@ -180,7 +199,7 @@ def test_postponement_with_the_store_settings_of_the_guide(api, database, store)
     assert postponed.content == b""
 
     invoice = retrieve(api, opened["id"], invoice_id)
-    assert when(invoice["dueDate"]) == datetime(2024, 5, 25, 6, 52, 53, 131437, tzinfo=timezone.utc)
+    assert when(invoice["dueDate"]) == datetime(2024, 5, 25, 6, 52, 53, 131437, tzinfo=UTC)
     assert when(invoice["originalDueDate"]) == may_20
     assert invoice["status"] == "Opened"
     assert dec(invoice["value"]) == dec("9.63")

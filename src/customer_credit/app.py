@@ -12,7 +12,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from customer_credit import __version__, bench_routes, logs
 from customer_credit.accounts.routes import router as accounts_router
 from customer_credit.api.errors import document_error_shape, error_response, install_error_handlers
-from customer_credit.api.middleware import BodyGuardMiddleware, RequestContextMiddleware, TrailingSlashMiddleware
+from customer_credit.api.middleware import (
+    BodyGuardMiddleware,
+    RequestContextMiddleware,
+    TrailingSlashMiddleware,
+)
 from customer_credit.api.ratelimit import RateLimiter
 from customer_credit.api.wire import JsonResponse
 from customer_credit.console.routes import mount_console

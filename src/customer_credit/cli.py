@@ -11,8 +11,9 @@ import typer
 from customer_credit.private_files import write_private_text
 from customer_credit.settings import get_settings
 
-app = typer.Typer(help="Customer Credit: a self-hosted credit service speaking the VTEX API.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Customer Credit: a self-hosted credit service speaking the VTEX API.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 stores_app = typer.Typer(help="Stores (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (app key + app token).", no_args_is_help=True)
@@ -164,7 +165,9 @@ def keys_list(store: Annotated[str | None, typer.Option()] = None) -> None:
             names = {row.id: row.name for row in session.query(Store)}
             for key in found:
                 state = "revoked" if key.revoked_at else "active"
-                typer.echo(f"{key.app_key}\t{names[key.store_id]}\t{state}\t{', '.join(key.resources)}\t{key.label}")
+                typer.echo(
+                    f"{key.app_key}\t{names[key.store_id]}\t{state}\t{', '.join(key.resources)}\t{key.label}"
+                )
     except DomainError as error:
         _fail(error)
 
@@ -199,7 +202,10 @@ def tokens_issue(
     try:
         with _database().read() as session:
             token = issue_user_token(
-                settings.resolved_secret_key(), get_store(session, store), email, resource,
+                settings.resolved_secret_key(),
+                get_store(session, store),
+                email,
+                resource,
                 timedelta(minutes=ttl_minutes),
             )
     except DomainError as error:
@@ -255,8 +261,8 @@ def first_run() -> None:
         f"    -H 'X-VTEX-API-AppKey: {credentials['appKey']}' \\\n"
         f"    -H 'X-VTEX-API-AppToken: {credentials['appToken']}' \\\n"
         f"    -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{\"document\": \"55555555555\", \"documentType\": \"CPF\", "
-        f"\"email\": \"customer@example.com\", \"creditLimit\": \"3000\", \"tolerance\": \"0.05\"}}'"
+        f'    -d \'{{"document": "55555555555", "documentType": "CPF", '
+        f'"email": "customer@example.com", "creditLimit": "3000", "tolerance": "0.05"}}\''
     )
     typer.echo(f"Interactive docs: {base}/docs")
     _first_operator(settings, base)
@@ -314,8 +320,13 @@ def demo(
             bar.update(task, completed=done, rate=f"{speed:,.0f} {unit}/s" if speed else "")
 
         report = load_demo(
-            database, store_name=store, accounts=accounts, invoices=invoices, seed=seed,
-            progress=advance, processes=processes,
+            database,
+            store_name=store,
+            accounts=accounts,
+            invoices=invoices,
+            seed=seed,
+            progress=advance,
+            processes=processes,
         )
     statuses = ", ".join(f"{name} {count:,}" for name, count in sorted(report.invoice_status.items()))
     typer.echo(
@@ -386,7 +397,10 @@ def _password_or_new(password: str | None) -> tuple[str, bool]:
         return password, False
     if sys.stdin.isatty():
         typed = typer.prompt(
-            "Password (empty: generate one)", default="", hide_input=True, confirmation_prompt=True,
+            "Password (empty: generate one)",
+            default="",
+            hide_input=True,
+            confirmation_prompt=True,
             show_default=False,
         )
         if typed:
@@ -399,7 +413,9 @@ def users_create(
     store: Annotated[str, typer.Option(help="Store name.")],
     email: Annotated[str, typer.Option(help="The operator's e-mail (their sign-in name).")],
     role: Annotated[str, typer.Option(help="admin (reads and changes) or viewer (reads only).")] = "admin",
-    password: Annotated[str | None, typer.Option(help="At least 12 characters; prompted or generated if absent.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="At least 12 characters; prompted or generated if absent.")
+    ] = None,
 ) -> None:
     """Create a console operator; a generated password is printed once."""
     from customer_credit.errors import DomainError
@@ -493,9 +509,12 @@ def links_create(
     account: Annotated[str, typer.Option(help="The account id the link opens.")],
     email: Annotated[str, typer.Option(help="The account owner's or a holder's e-mail.")],
     ttl_minutes: Annotated[
-        int | None, typer.Option(min=1, max=60 * 24 * 7, help="How long the link works (default: the setting).")
+        int | None,
+        typer.Option(min=1, max=60 * 24 * 7, help="How long the link works (default: the setting)."),
     ] = None,
-    base_url: Annotated[str | None, typer.Option(help="Defaults to http://HOST:PORT of the settings.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Defaults to http://HOST:PORT of the settings.")
+    ] = None,
 ) -> None:
     """Print a new My Credits link (shown only now; only its hash is stored)."""
     from customer_credit.errors import DomainError
@@ -665,9 +684,7 @@ def webhooks_list(store: Annotated[str, typer.Option(help="Store name.")]) -> No
 
 
 @webhooks_app.command("delete")
-def webhooks_delete(
-    endpoint_id: str, store: Annotated[str, typer.Option(help="Store name.")]
-) -> None:
+def webhooks_delete(endpoint_id: str, store: Annotated[str, typer.Option(help="Store name.")]) -> None:
     """Delete an endpoint: its pending deliveries are cancelled; the log stays."""
     from customer_credit.errors import DomainError
     from customer_credit.events.webhooks import delete_endpoint

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from customer_credit.errors import field_error
 
-
 UTC = ZoneInfo("UTC")
 
 

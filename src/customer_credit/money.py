@@ -14,7 +14,9 @@ RATE_SCALE = 10_000
 MAX_AMOUNT = Decimal("100000000000")
 
 
-_NUMERAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:NaN|Infinity|inf)", re.IGNORECASE)
+_NUMERAL = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:NaN|Infinity|inf)", re.IGNORECASE
+)
 
 
 class MoneyError(ValueError):

@@ -52,9 +52,7 @@ def clean_email(field: str, value: str) -> str:
 def clean_path_id(field: str, value: str, *, max_length: int) -> str:
     """Ids that become part of URLs: letters, digits, '.', '_' and '-'."""
     if not value or len(value) > max_length or not _PATH_ID.fullmatch(value) or ".." in value:
-        raise field_error(
-            field, f"must be 1 to {max_length} letters, digits, '.', '_' or '-' (no '..')"
-        )
+        raise field_error(field, f"must be 1 to {max_length} letters, digits, '.', '_' or '-' (no '..')")
     return value
 
 

@@ -497,9 +497,7 @@ def test_closed_id_can_be_opened_again_and_old_records_stay(api, database):
 
 def test_add_holder(api):
     opened = open_account(api)
-    response = api.post(
-        f"/accounts/{opened['id']}/holders", json={"claims": {"email": "holder@example.com"}}
-    )
+    response = api.post(f"/accounts/{opened['id']}/holders", json={"claims": {"email": "holder@example.com"}})
     assert_matches("post", HOLDERS, response)
     body = response.json()
     assert body["level"] == 2
@@ -511,7 +509,9 @@ def test_add_holder(api):
 def test_holder_ids_are_distinct(api):
     opened = open_account(api)
     ids = {
-        api.post(f"/accounts/{opened['id']}/holders", json={"claims": {"email": f"h{n}@example.com"}}).json()["id"]
+        api.post(f"/accounts/{opened['id']}/holders", json={"claims": {"email": f"h{n}@example.com"}}).json()[
+            "id"
+        ]
         for n in range(3)
     }
     assert len(ids) == 3

@@ -57,7 +57,12 @@ OPERATIONS = {
     "open": ("POST", lambda a: "/accounts", _open_body, ["document", "documentType", "email"]),
     "update": ("PUT", lambda a: f"/accounts/{a['id']}", _update_body, ["email", "document", "documentType"]),
     "close": ("DELETE", lambda a: f"/accounts/{a['id']}", _close_body, []),
-    "creditlimit": ("PUT", lambda a: f"/accounts/{a['id']}/creditlimit", lambda a: {"value": "500"}, ["value"]),
+    "creditlimit": (
+        "PUT",
+        lambda a: f"/accounts/{a['id']}/creditlimit",
+        lambda a: {"value": "500"},
+        ["value"],
+    ),
     "tolerance": ("PUT", lambda a: f"/accounts/{a['id']}/tolerance", lambda a: {"value": "0.2"}, ["value"]),
     "holder": (
         "POST",
@@ -247,7 +252,11 @@ RAW_NON_FINITE = [
     ("creditlimit", '{"value": Infinity}', "value"),
     ("tolerance", '{"value": NaN}', "value"),
     ("statement", '{"value": -Infinity}', "value"),
-    ("open", '{"document": "123", "documentType": "CPF", "email": "a@example.com", "creditLimit": NaN}', "creditLimit"),
+    (
+        "open",
+        '{"document": "123", "documentType": "CPF", "email": "a@example.com", "creditLimit": NaN}',
+        "creditLimit",
+    ),
 ]
 
 

@@ -30,7 +30,9 @@ def test_close_is_allowed_with_a_zero_or_positive_balance(api):
     paid = api.post(f"/accounts/{opened['id']}/invoices/{transaction_id}-01/payments")
     assert paid.status_code == 200, paid.text
     # The paid 30 comes back as positive balance.
-    refunded = api.post(f"/accounts/{opened['id']}/transactions/{transaction_id}/refunds", json={"value": "30"})
+    refunded = api.post(
+        f"/accounts/{opened['id']}/transactions/{transaction_id}/refunds", json={"value": "30"}
+    )
     assert refunded.status_code == 200, refunded.text
     assert account(api, opened["id"])["balance"] == 30
     closed = api.delete(f"/accounts/{opened['id']}")

@@ -51,7 +51,11 @@ def _account(api) -> str:
 def _invoice(api) -> dict:
     account_id = _account(api)
     transaction_id = purchase(api, account_id, "100", installments=2)
-    return {"creditAccountId": account_id, "invoiceId": f"{transaction_id}-01", "transactionId": transaction_id}
+    return {
+        "creditAccountId": account_id,
+        "invoiceId": f"{transaction_id}-01",
+        "transactionId": transaction_id,
+    }
 
 
 def _live_hold(api, settle: bool = True) -> dict:
@@ -63,7 +67,9 @@ def _live_hold(api, settle: bool = True) -> dict:
 
 def _holder(api) -> dict:
     account_id = _account(api)
-    added = api.post(f"/accounts/{account_id}/holders", json={"claims": {"email": f"{uuid.uuid4().hex}@example.com"}})
+    added = api.post(
+        f"/accounts/{account_id}/holders", json={"claims": {"email": f"{uuid.uuid4().hex}@example.com"}}
+    )
     assert added.status_code == 200, added.text
     return {"creditAccountId": account_id, "holderId": added.json()["id"]}
 
@@ -75,7 +81,12 @@ def _postponable(api) -> dict:
 
 def _new_account_body() -> dict:
     document = str(uuid.uuid4().int)[:11]
-    return {"document": document, "documentType": "CPF", "email": f"{document}@example.com", "creditLimit": "10"}
+    return {
+        "document": document,
+        "documentType": "CPF",
+        "email": f"{document}@example.com",
+        "creditLimit": "10",
+    }
 
 
 # (method, contract path) -> builder(api) -> (path params, json body or None, query params or None)
@@ -85,13 +96,21 @@ SETUPS = {
         None,
         {"creditAccountId": ids["creditAccountId"]},
     ),
-    ("get", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}"): lambda api: (_invoice(api), None, None),
+    ("get", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}"): lambda api: (
+        _invoice(api),
+        None,
+        None,
+    ),
     ("put", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}"): lambda api: (
         _invoice(api),
         {"status": "Paid", "observation": "paid at the counter"},
         None,
     ),
-    ("delete", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}"): lambda api: (_invoice(api), None, None),
+    ("delete", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}"): lambda api: (
+        _invoice(api),
+        None,
+        None,
+    ),
     ("get", f"{P}/accounts/{{creditAccountId}}/invoices"): lambda api: (_invoice(api), None, None),
     ("post", f"{P}/accounts/{{creditAccountId}}/invoices/{{invoiceId}}/payments"): lambda api: (
         _invoice(api),
@@ -105,8 +124,16 @@ SETUPS = {
     ),
     ("get", f"{P}/accounts"): lambda api: ({"creditAccountId": _account(api)}, None, None),
     ("post", f"{P}/accounts"): lambda api: ({}, _new_account_body(), None),
-    ("get", f"{P}/accounts/{{creditAccountId}}"): lambda api: ({"creditAccountId": _account(api)}, None, None),
-    ("delete", f"{P}/accounts/{{creditAccountId}}"): lambda api: ({"creditAccountId": _account(api)}, None, None),
+    ("get", f"{P}/accounts/{{creditAccountId}}"): lambda api: (
+        {"creditAccountId": _account(api)},
+        None,
+        None,
+    ),
+    ("delete", f"{P}/accounts/{{creditAccountId}}"): lambda api: (
+        {"creditAccountId": _account(api)},
+        None,
+        None,
+    ),
     ("put", f"{P}/accounts/{{creditAccountId}}"): lambda api: (
         {"creditAccountId": _account(api)},
         {"email": "changed@example.com", "document": "12345", "documentType": "Other"},
@@ -152,7 +179,11 @@ SETUPS = {
         {"claims": {"email": f"{uuid.uuid4().hex}@example.com"}},
         None,
     ),
-    ("delete", f"{P}/accounts/{{creditAccountId}}/holders/{{holderId}}"): lambda api: (_holder(api), None, None),
+    ("delete", f"{P}/accounts/{{creditAccountId}}/holders/{{holderId}}"): lambda api: (
+        _holder(api),
+        None,
+        None,
+    ),
     ("put", f"{P}/accounts/{{creditAccountId}}/tolerance"): lambda api: (
         {"creditAccountId": _account(api)},
         {"value": 0.3},
@@ -215,7 +246,9 @@ def test_resources_named_in_the_brief():
     assert required_resource("put", f"{accounts}/creditlimit") == "Edit credits"
     assert required_resource("put", f"{accounts}/statements/{{statementId}}") == "Edit credits"
     assert required_resource("get", f"{accounts}/statements") == "Read Statements"
-    assert required_resource("post", f"{accounts}/transactions/{{transactionId}}/refunds") == "Create Statements"
+    assert (
+        required_resource("post", f"{accounts}/transactions/{{transactionId}}/refunds") == "Create Statements"
+    )
     assert required_resource("post", f"{accounts}/invoices/{{invoiceId}}/payments") == "Pay Invoice"
     assert required_resource("put", f"{P}/storeconfig") == "Edit Configuration"
 
@@ -252,7 +285,9 @@ def test_no_credentials_is_401_everywhere(store, operation):
 @pytest.mark.parametrize("operation", OPERATIONS, ids=_op_id)
 def test_wrong_token_is_401_everywhere(api, operation):
     method, path = operation
-    wrong = Api(api.http, {**api.headers, "X-VTEX-API-AppToken": api.headers["X-VTEX-API-AppToken"] + "x"}, api.store)
+    wrong = Api(
+        api.http, {**api.headers, "X-VTEX-API-AppToken": api.headers["X-VTEX-API-AppToken"] + "x"}, api.store
+    )
     response = call(wrong, method, path, {}, None, None)
     assert response.status_code == 401, response.text
     assert is_error_shape(response)
@@ -373,7 +408,9 @@ def test_tampered_user_token_is_401(store, database, settings):
 def test_user_token_signed_with_another_secret_is_401(store, database):
     with database.read() as session:
         row = session.get(StoreRow, store.id)
-        token = issue_user_token("another-secret-" + "y" * 32, row, "x@example.com", [MAIN_ACCESS], timedelta(hours=1))
+        token = issue_user_token(
+            "another-secret-" + "y" * 32, row, "x@example.com", [MAIN_ACCESS], timedelta(hours=1)
+        )
     response = store.http.get(f"{P}/accounts", headers={"VtexIdclientAutCookie": token})
     assert response.status_code == 401
 
@@ -382,7 +419,13 @@ def test_unsigned_user_token_is_401(store):
     import jwt
 
     token = jwt.encode(
-        {"sub": "x@example.com", "sid": store.id, "resources": [MAIN_ACCESS], "exp": 4102444800, "aud": "customer-credit"},
+        {
+            "sub": "x@example.com",
+            "sid": store.id,
+            "resources": [MAIN_ACCESS],
+            "exp": 4102444800,
+            "aud": "customer-credit",
+        },
         key=None,
         algorithm="none",
     )

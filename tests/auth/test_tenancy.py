@@ -96,7 +96,10 @@ def unknown_ids() -> dict:
 
 
 def a_ids(world) -> dict:
-    return {name: world[name] for name in ("creditAccountId", "invoiceId", "transactionId", "holderId", "statementId")}
+    return {
+        name: world[name]
+        for name in ("creditAccountId", "invoiceId", "transactionId", "holderId", "statementId")
+    }
 
 
 def b_account_with_a_subids(other_api, world) -> dict:
@@ -236,7 +239,9 @@ def test_open_in_another_store_with_the_same_document(api, other_api, world):
 def test_holder_email_rule_is_per_store(api, other_api, world):
     before = snapshot(api, world)
     own = open_account(other_api)
-    response = other_api.post(f"/accounts/{own['id']}/holders", json={"claims": {"email": world["holderEmail"]}})
+    response = other_api.post(
+        f"/accounts/{own['id']}/holders", json={"claims": {"email": world["holderEmail"]}}
+    )
     assert response.status_code == 200, response.text
     assert snapshot(api, world) == before
 

@@ -7,7 +7,6 @@ import uuid
 from decimal import Decimal
 
 import pytest
-
 from sqlalchemy import text
 
 from bench import data, pgbench, profiling, wrk
@@ -25,13 +24,15 @@ pytestmark = pytest.mark.slow
 
 
 def test_profile_analysis_splits_cpu_by_layer_and_function():
-    raw = "\n".join([
-        "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20);"
-        "execute (sqlalchemy/engine/base.py:30) 6",
-        "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20) 3",
-        "run (uvicorn/server.py:10);dumps (orjson/__init__.py:1) 1",
-        "garbage line without count",
-    ])
+    raw = "\n".join(
+        [
+            "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20);"
+            "execute (sqlalchemy/engine/base.py:30) 6",
+            "run (uvicorn/server.py:10);handle (customer_credit/api/context.py:20) 3",
+            "run (uvicorn/server.py:10);dumps (orjson/__init__.py:1) 1",
+            "garbage line without count",
+        ]
+    )
     found = profiling.analyse(raw, "t")
     assert found.samples == 10
     assert dict(found.layers) == {"SQLAlchemy": 6, "service code (customer_credit)": 3, "JSON (orjson)": 1}
@@ -41,7 +42,7 @@ def test_profile_analysis_splits_cpu_by_layer_and_function():
 
 
 def test_wrk_output_is_read_from_the_result_line():
-    output = "Running 1s test\nBENCH_RESULT {\"requests\": 3, \"ok\": 2}\nTransfer/sec: 1KB\n"
+    output = 'Running 1s test\nBENCH_RESULT {"requests": 3, "ok": 2}\nTransfer/sec: 1KB\n'
     assert wrk.parse(output) == {"requests": 3, "ok": 2}
     with pytest.raises(RuntimeError):
         wrk.parse("no result here")
@@ -57,29 +58,47 @@ def test_pgbench_script_runs_the_statements_the_service_runs(postgresql_url, tmp
         with database.write() as session:
             store = create_store(session, f"bench-{uuid.uuid4().hex[:10]}")
             issued = create_key(session, store, [MAIN_ACCESS])
-            principal = Principal(store_id=store.id, name="bench@example.com", resources=frozenset([MAIN_ACCESS]))
+            principal = Principal(
+                store_id=store.id, name="bench@example.com", resources=frozenset([MAIN_ACCESS])
+            )
             accounts = [
-                open_account(session, principal, document=data.pgbench_document(document_prefix, index),
-                             document_type="CPF", email=f"bench{index}@example.com",
-                             credit_limit=Decimal("100000")).public_id
+                open_account(
+                    session,
+                    principal,
+                    document=data.pgbench_document(document_prefix, index),
+                    document_type="CPF",
+                    email=f"bench{index}@example.com",
+                    credit_limit=Decimal("100000"),
+                ).public_id
                 for index in range(2)
             ]
-        captured = pgbench.capture_cycle(postgresql_url, account_public_id=accounts[-1],
-                                         app_key=issued.app_key, app_token=issued.app_token)
+        captured = pgbench.capture_cycle(
+            postgresql_url, account_public_id=accounts[-1], app_key=issued.app_key, app_token=issued.app_token
+        )
         script = pgbench.cycle_script(captured)
-        tables = {statement.sql.split()[2] for statement in captured.statements
-                  if statement.sql.startswith("INSERT INTO")}
+        tables = {
+            statement.sql.split()[2]
+            for statement in captured.statements
+            if statement.sql.startswith("INSERT INTO")
+        }
         assert {"transactions", "invoices", "statements"} <= tables
         assert pgbench.statement_count(script) == len(captured.statements)
         assert script.count("BEGIN;") == 5 and script.count("COMMIT;") == 5
         assert "%(" not in script
-        result = pgbench.run(postgresql_url, script, store_id=store.id,
-                             document_base=data.pgbench_document(document_prefix, 0), clients=2, duration_s=1)
+        result = pgbench.run(
+            postgresql_url,
+            script,
+            store_id=store.id,
+            document_base=data.pgbench_document(document_prefix, 0),
+            clients=2,
+            duration_s=1,
+        )
         assert result.cycles > 0 and result.failed == 0
         with database.read() as session:
             assert recompute_mismatches(session, store.id) == []
             settled = session.execute(
-                text("select count(*) from transactions where store_id = :s and status = 'Settled'"), {"s": store.id}
+                text("select count(*) from transactions where store_id = :s and status = 'Settled'"),
+                {"s": store.id},
             ).scalar()
         assert settled >= result.cycles + 2  # the service's two captured cycles, then pgbench's
     finally:
@@ -145,9 +164,18 @@ def test_memory_is_measured_per_worker(smoke):
 def test_report_has_a_table_per_scenario(smoke):
     options, outcome = smoke
     text = options.out.read_text()
-    for heading in ("## Machine and setup", "## Targets", "## Reads (PostgreSQL)", "## Purchase cycle",
-                    "## Hot account", "## Invoice search", "## Embedded mode (SQLite)", "## Growth",
-                    "## Memory", "## Ledger checks"):
+    for heading in (
+        "## Machine and setup",
+        "## Targets",
+        "## Reads (PostgreSQL)",
+        "## Purchase cycle",
+        "## Hot account",
+        "## Invoice search",
+        "## Embedded mode (SQLite)",
+        "## Growth",
+        "## Memory",
+        "## Ledger checks",
+    ):
         assert heading in text, heading
     assert "pgbench" in text and "bare endpoint" in text
     assert outcome.report.machine["cores"].isdigit()

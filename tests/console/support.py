@@ -29,7 +29,9 @@ class Console:
     """A browser-like client of /admin with its own cookie jar."""
 
     def __init__(self, app, *, base_url: str = "http://testserver"):
-        self.client = TestClient(app, base_url=base_url, raise_server_exceptions=False, follow_redirects=False)
+        self.client = TestClient(
+            app, base_url=base_url, raise_server_exceptions=False, follow_redirects=False
+        )
 
     def sign_in(self, email: str, password: str = PASSWORD, **extra):
         page = self.client.get("/admin/sign-in")

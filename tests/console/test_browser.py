@@ -4,7 +4,7 @@ with a screenshot of each page in test-artifacts/screenshots/."""
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,15 +55,20 @@ class Shop:
         return self.api.get(f"/accounts/{account_id}").json()
 
     def purchase(self, account_id: str, value: str, installments: int = 1) -> None:
-        held = self.api.post(f"/accounts/{account_id}/transactions",
-                             json={"value": value, "settle": True, "installments": installments})
+        held = self.api.post(
+            f"/accounts/{account_id}/transactions",
+            json={"value": value, "settle": True, "installments": installments},
+        )
         assert held.status_code == 200, held.text
-        settled = self.api.put(f"/accounts/{account_id}/transactions/{held.json()['id']}/settlement",
-                               json={"value": value})
+        settled = self.api.put(
+            f"/accounts/{account_id}/transactions/{held.json()['id']}/settlement", json={"value": value}
+        )
         assert settled.status_code == 200, settled.text
 
     def link(self, account_id: str, email: str, ttl: timedelta, now: datetime | None = None) -> str:
-        principal = Principal(store_id=self.store_id, name="browser tests", resources=frozenset({MAIN_ACCESS}))
+        principal = Principal(
+            store_id=self.store_id, name="browser tests", resources=frozenset({MAIN_ACCESS})
+        )
         with self.database.write() as session:
             return links.issue_link(session, principal, account_id, email, ttl, now=now).url(self.base)
 
@@ -88,30 +93,52 @@ def shop(tmp_path_factory):
         timeout=30,
     )
     shop = Shop(server, database, store_id, api, settings.secret_key)
-    configured = api.put("/storeconfig", json={
-        "dailyInterestRate": "0.001", "invoicePostponementLimit": 2, "taxRate": 0, "maxPostponementDays": 10,
-        "defaultCreditValue": "500", "maxPreAuthorizationGrowthRate": 0, "myCreditsEnabled": True,
-        "toleranceEnabled": False, "automaticCheckingAccountCreationEnabled": False, "postponementEnabled": True,
-    })
+    configured = api.put(
+        "/storeconfig",
+        json={
+            "dailyInterestRate": "0.001",
+            "invoicePostponementLimit": 2,
+            "taxRate": 0,
+            "maxPostponementDays": 10,
+            "defaultCreditValue": "500",
+            "maxPreAuthorizationGrowthRate": 0,
+            "myCreditsEnabled": True,
+            "toleranceEnabled": False,
+            "automaticCheckingAccountCreationEnabled": False,
+            "postponementEnabled": True,
+        },
+    )
     assert configured.status_code == 200, configured.text
     with database.write() as session:
-        stores.save_config(session, store_id, {"payment_instructions": "Pix key: pay@shop.example\nor bank slip."})
+        stores.save_config(
+            session, store_id, {"payment_instructions": "Pix key: pay@shop.example\nor bank slip."}
+        )
     for document, email in (("11111111111", "ana@example.com"), ("22222222222", "bruno@example.com")):
-        opened = api.post("/accounts", json={"document": document, "documentType": "CPF", "email": email,
-                                             "creditLimit": "1000"})
+        opened = api.post(
+            "/accounts",
+            json={"document": document, "documentType": "CPF", "email": email, "creditLimit": "1000"},
+        )
         assert opened.status_code == 200, opened.text
     shop.purchase(ANA, "300", installments=3)
     shop.purchase(ANA, "50")
     shop.purchase(BRUNO, "80")
     late = shop.invoices(ANA)[3]
     with database.write() as session:
-        session.execute(update(Invoice).where(Invoice.public_id == late["id"]).values(
-            # 4 calendar days ago in the store's zone (UTC) whatever the time of day: the server
-            # process runs on the real clock.
-            due_at=datetime.now(timezone.utc).replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=4)))
+        session.execute(
+            update(Invoice)
+            .where(Invoice.public_id == late["id"])
+            .values(
+                # 4 calendar days ago in the store's zone (UTC) whatever the time of day: the server
+                # process runs on the real clock.
+                due_at=datetime.now(UTC).replace(hour=0, minute=30, second=0, microsecond=0)
+                - timedelta(days=4)
+            )
+        )
     for invoice in shop.invoices(ANA):
-        api.put(f"/accounts/{ANA}/invoices/{invoice['id']}",
-                json={"status": "Opened", "paymentLink": f"https://pay.example/{invoice['friendlyId']}"})
+        api.put(
+            f"/accounts/{ANA}/invoices/{invoice['id']}",
+            json={"status": "Opened", "paymentLink": f"https://pay.example/{invoice['friendlyId']}"},
+        )
     yield shop
     api.close()
     server.stop()
@@ -121,7 +148,9 @@ def shop(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: `make install` (apt-get install chromium) installs it")
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: `make install` (apt-get install chromium) installs it"
+        )
     with playwright_api.sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -325,8 +354,11 @@ def test_a_viewer_cannot_change_anything(page, shop):
     assert page.get_by_label("CSV file").count() == 0
     # Even a hand-made request with a valid token is refused.
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
-    forged = page.request.post(f"{shop.base}/admin/accounts/{BRUNO}/limit",
-                               form={"csrf_token": token, "creditLimit": "1"}, max_redirects=0)
+    forged = page.request.post(
+        f"{shop.base}/admin/accounts/{BRUNO}/limit",
+        form={"csrf_token": token, "creditLimit": "1"},
+        max_redirects=0,
+    )
     assert forged.status == 403
     assert Decimal(str(shop.account(BRUNO)["creditLimit"])) == Decimal("1000")
 
@@ -355,7 +387,7 @@ def test_a_customer_link_shows_only_their_accounts_and_expires(browser, shop):
 
         page.context.clear_cookies()
         # The shortest lifetime is a minute: issued 55 s in the past, the link has 4 to 5 s left.
-        issued_at = datetime.now(timezone.utc) - timedelta(seconds=55)
+        issued_at = datetime.now(UTC) - timedelta(seconds=55)
         page.goto(shop.link(BRUNO, "bruno@example.com", timedelta(minutes=1), now=issued_at))
         assert page.locator("section.account h2").all_inner_texts() == [f"Account {BRUNO}"]
         time.sleep(5.2)

@@ -49,14 +49,36 @@ def test_first_run_operator_users_and_links(tmp_path):
     assert again.returncode == 0 and "Reusing the first operator" in again.stdout
     assert re.search(r"e-mail: (\S+)\s+password: (\S+)", again.stdout).groups() == printed.groups()
 
-    created = run(env, "users", "create", "--store", "default", "--email", "Viewer@Example.com", "--role", "viewer")
+    created = run(
+        env, "users", "create", "--store", "default", "--email", "Viewer@Example.com", "--role", "viewer"
+    )
     assert created.returncode == 0, created.stderr
     generated = re.search(r"password: (\S+)", created.stdout).group(1)
-    chosen = run(env, "users", "create", "--store", "default", "--email", "second@example.com",
-                 "--password", "a chosen long password")
+    chosen = run(
+        env,
+        "users",
+        "create",
+        "--store",
+        "default",
+        "--email",
+        "second@example.com",
+        "--password",
+        "a chosen long password",
+    )
     assert chosen.returncode == 0 and "password:" not in chosen.stdout
-    duplicate = run(env, "users", "create", "--store", "default", "--email", "viewer@example.com", "--role", "admin",
-                    "--password", "a chosen long password")
+    duplicate = run(
+        env,
+        "users",
+        "create",
+        "--store",
+        "default",
+        "--email",
+        "viewer@example.com",
+        "--role",
+        "admin",
+        "--password",
+        "a chosen long password",
+    )
     assert duplicate.returncode != 0 and "already an operator" in duplicate.stderr
     listed = run(env, "users", "list")
     assert "viewer@example.com\tdefault\tviewer\tactive" in listed.stdout
@@ -81,13 +103,33 @@ def test_first_run_operator_users_and_links(tmp_path):
         account = ("--store", "default", "--account", "12345678901_CPF")
         refused = run(env, "links", "create", *account, "--email", "customer@example.com")
         assert refused.returncode != 0 and "My Credits is turned off" in refused.stderr
-        console.post("/admin/settings", {
-            "dailyInterestRate": "0", "invoicePostponementLimit": "0", "taxRate": "0", "maxPostponementDays": "0",
-            "defaultCreditValue": "0", "maxPreAuthorizationGrowthRate": "0", "myCreditsEnabled": "on",
-            "locale": "en_US", "currency": "USD", "timezone": "UTC",
-        })
-        linked = run(env, "links", "create", *account, "--email", "customer@example.com",
-                     "--ttl-minutes", "5", "--base-url", "http://testserver")
+        console.post(
+            "/admin/settings",
+            {
+                "dailyInterestRate": "0",
+                "invoicePostponementLimit": "0",
+                "taxRate": "0",
+                "maxPostponementDays": "0",
+                "defaultCreditValue": "0",
+                "maxPreAuthorizationGrowthRate": "0",
+                "myCreditsEnabled": "on",
+                "locale": "en_US",
+                "currency": "USD",
+                "timezone": "UTC",
+            },
+        )
+        linked = run(
+            env,
+            "links",
+            "create",
+            *account,
+            "--email",
+            "customer@example.com",
+            "--ttl-minutes",
+            "5",
+            "--base-url",
+            "http://testserver",
+        )
         assert linked.returncode == 0, linked.stderr
         url_printed = linked.stdout.strip()
         assert url_printed.startswith("http://testserver/my-credits/enter?token=")

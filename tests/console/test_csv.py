@@ -64,7 +64,11 @@ def test_accounts_export_then_import_changes_nothing(app, store, api):
     assert "attachment" in exported.headers["content-disposition"]
     rows = {row["id"]: row for row in rows_of(exported.text)}
     assert set(rows) == {first, second}
-    assert (rows[first]["creditLimit"], rows[first]["tolerance"], rows[first]["balance"]) == ("100.50", "0.05", "-40.00")
+    assert (rows[first]["creditLimit"], rows[first]["tolerance"], rows[first]["balance"]) == (
+        "100.50",
+        "0.05",
+        "-40.00",
+    )
     assert rows[second]["holders"] == "helper@example.com"
     before = (account(api, first), account(api, second), ledger_size(api, first), ledger_size(api, second))
 
@@ -83,13 +87,13 @@ def test_accounts_import_preview_errors_then_apply_then_reimport(app, store, api
     console = signed_in(app, store)
     bad = (
         "id,document,documentType,email,creditLimit,tolerance,description\n"
-        f"{existing},11122233344,CPF,new@example.com,250,,\n"                 # line 2: update
-        ",99988877766,CPF,fresh@example.com,75.25,0.1,=HYPERLINK(1)\n"       # line 3: open
-        ",55544433322,CPF,nope,10,,\n"                                        # line 4: bad e-mail
-        ",55544433311,RG,rg@example.com,10,,\n"                              # line 5: bad type
-        ",55544433300,CPF,amount@example.com,12.345,,\n"                      # line 6: bad amount
-        ",55544433399,CPF,tol@example.com,10,1.5,\n"                          # line 7: bad tolerance
-        ",,CPF,missing@example.com,10,,\n"                                    # line 8: no document
+        f"{existing},11122233344,CPF,new@example.com,250,,\n"  # line 2: update
+        ",99988877766,CPF,fresh@example.com,75.25,0.1,=HYPERLINK(1)\n"  # line 3: open
+        ",55544433322,CPF,nope,10,,\n"  # line 4: bad e-mail
+        ",55544433311,RG,rg@example.com,10,,\n"  # line 5: bad type
+        ",55544433300,CPF,amount@example.com,12.345,,\n"  # line 6: bad amount
+        ",55544433399,CPF,tol@example.com,10,1.5,\n"  # line 7: bad tolerance
+        ",,CPF,missing@example.com,10,,\n"  # line 8: no document
     )
     preview = upload(console, "accounts", bad)
     assert preview.status_code == 400
@@ -128,8 +132,10 @@ def test_accounts_import_preview_errors_then_apply_then_reimport(app, store, api
 
 def test_semicolons_bom_and_closed_rows(app, store, api):
     console = signed_in(app, store)
-    text = "\ufeffdocument;documentType;email;creditLimit;status\n12312312312;CPF;semi@example.com;10,5;\n" \
-           "45645645645;CPF;closed@example.com;10;Closed\n"
+    text = (
+        "\ufeffdocument;documentType;email;creditLimit;status\n12312312312;CPF;semi@example.com;10,5;\n"
+        "45645645645;CPF;closed@example.com;10;Closed\n"
+    )
     preview = upload(console, "accounts", text)
     found = outcomes(preview.text)
     assert found[2] == ("error", "creditLimit: must be a number")
@@ -140,8 +146,11 @@ def test_a_file_that_cannot_be_read_is_refused_whole(app, store):
     console = signed_in(app, store)
     assert "needs a column document" in upload(console, "accounts", "name,value\nx,1\n").text
     latin = console.client.post(
-        "/admin/import/preview", data={"kind": "accounts", "csrf_token": console.csrf()},
-        files={"file": ("x.csv", "document,documentType,email\nçã,CPF,a@b.co\n".encode("latin-1"), "text/csv")},
+        "/admin/import/preview",
+        data={"kind": "accounts", "csrf_token": console.csrf()},
+        files={
+            "file": ("x.csv", "document,documentType,email\nçã,CPF,a@b.co\n".encode("latin-1"), "text/csv")
+        },
     )
     assert latin.status_code == 400 and "not UTF-8" in latin.text
     assert "header but no rows" in upload(console, "settlements", "friendlyId\n").text
@@ -156,12 +165,12 @@ def test_bulk_settlement_by_friendly_id_and_invoice_id(app, store, api):
     console = signed_in(app, store)
     text = (
         "invoiceId,friendlyId,creditValue\n"
-        f",{one['friendlyId']},\n"          # pay the whole of it
-        f"{two['id']},,4.00\n"              # a partial payment: 4 of 10
+        f",{one['friendlyId']},\n"  # pay the whole of it
+        f"{two['id']},,4.00\n"  # a partial payment: 4 of 10
         f"{three['id']},{one['friendlyId']},\n"  # id and friendlyId disagree
-        f",{five['friendlyId']},\n"         # cancelled: refused by the service
-        ",NOPE0000-1,\n"                    # unknown
-        f",{three['friendlyId']},11\n"      # more than its value
+        f",{five['friendlyId']},\n"  # cancelled: refused by the service
+        ",NOPE0000-1,\n"  # unknown
+        f",{three['friendlyId']},11\n"  # more than its value
     )
     preview = upload(console, "settlements", text)
     found = outcomes(preview.text)
@@ -190,8 +199,10 @@ def test_bulk_settlement_by_friendly_id_and_invoice_id(app, store, api):
     # An invoices export imports as "no change"; changing a creditValue cell pays that much more.
     exported = console.get(f"/admin/export/invoices.csv?creditAccountId={account_id}").text
     assert {o for o, _ in outcomes(upload(console, "settlements", exported).text).values()} == {"unchanged"}
-    edited = exported.replace(f"{two['id']},{two['friendlyId']},{account_id},Opened,10.00,4.00",
-                              f"{two['id']},{two['friendlyId']},{account_id},Opened,10.00,10.00")
+    edited = exported.replace(
+        f"{two['id']},{two['friendlyId']},{account_id},Opened,10.00,4.00",
+        f"{two['id']},{two['friendlyId']},{account_id},Opened,10.00,10.00",
+    )
     assert edited != exported
     done = upload(console, "settlements", edited, apply=True)
     assert "Applied: 1 change" in done.text
@@ -217,7 +228,8 @@ def test_invoices_export_streams_every_match_in_batches(app, store, api, monkeyp
 def test_viewers_cannot_import(app, store):
     viewer = signed_in(app, store, "viewer")
     response = viewer.client.post(
-        "/admin/import/preview", data={"kind": "accounts", "csrf_token": viewer.csrf()},
+        "/admin/import/preview",
+        data={"kind": "accounts", "csrf_token": viewer.csrf()},
         files={"file": ("x.csv", b"document,documentType,email\n1,CPF,a@example.com\n", "text/csv")},
     )
     assert response.status_code == 403
@@ -228,9 +240,9 @@ def test_import_needs_the_resources_of_its_rows(store, database):
     from customer_credit.csv_io import importing
 
     reader = store.principal([resources.READ_ACCOUNTS, resources.CREATE_ACCOUNTS])
-    result = importing.run(database, reader, "accounts", "document,documentType,email\n1,CPF,a@example.com\n", apply=True)
-    assert result.file_error and "Edit credits" in result.file_error
-    unknown = importing.run(
-        database, store.principal(), "settlements", "friendlyId\nX-1\n", apply=True
+    result = importing.run(
+        database, reader, "accounts", "document,documentType,email\n1,CPF,a@example.com\n", apply=True
     )
+    assert result.file_error and "Edit credits" in result.file_error
+    unknown = importing.run(database, store.principal(), "settlements", "friendlyId\nX-1\n", apply=True)
     assert unknown.errors and not unknown.applied

@@ -2,7 +2,7 @@
 services (checked through the API afterwards) and every refusal is shown as the API words it."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -27,7 +27,9 @@ def invoices_of(api, account_id) -> list[dict]:
 def set_invoice(database, store, invoice_id: str, **values) -> None:
     with database.write() as session:
         session.execute(
-            update(Invoice).where(Invoice.store_id == store.id, Invoice.public_id == invoice_id).values(**values)
+            update(Invoice)
+            .where(Invoice.store_id == store.id, Invoice.public_id == invoice_id)
+            .values(**values)
         )
 
 
@@ -60,7 +62,7 @@ def test_account_actions_and_refusals(app, store, api):
     assert console.post(f"{base}/holders", {"holderEmail": "Partner@Example.com"}).status_code == 303
     again = console.post(f"{base}/holders", {"holderEmail": "partner@example.com"})
     assert again.status_code == 409 and "already holds an open account" in again.text
-    holder = re.search(r'/holders/([0-9a-f]{32})/remove', console.get(base).text).group(1)
+    holder = re.search(r"/holders/([0-9a-f]{32})/remove", console.get(base).text).group(1)
     assert console.post(f"{base}/holders/{holder}/remove").status_code == 303
     assert "partner@example.com" not in console.get(base).text.split("Holders")[1].split("Invoices")[0]
 
@@ -69,8 +71,10 @@ def test_account_actions_and_refusals(app, store, api):
     assert "the account has open invoices or live holds" in refused.text
     assert account(api, account_id)["status"] == "Open"
 
-    edited = console.post(f"{base}/edit", {"email": "New@Example.com", "document": account_id.split("_")[0],
-                                           "documentType": "CPF"})
+    edited = console.post(
+        f"{base}/edit",
+        {"email": "New@Example.com", "document": account_id.split("_")[0], "documentType": "CPF"},
+    )
     assert edited.status_code == 303
     assert account(api, account_id)["email"] == "new@example.com"
     wrong = console.post(f"{base}/edit", {"email": "not-an-email", "document": "1", "documentType": "CPF"})
@@ -91,14 +95,17 @@ def test_open_an_account_in_the_console(app, store, api):
     configure(api, defaultCreditValue="75")
     console = signed_in(app, store)
     opened = console.post(
-        "/admin/accounts/new", {"document": "12345678901", "documentType": "CPF", "email": "buyer@example.com"}
+        "/admin/accounts/new",
+        {"document": "12345678901", "documentType": "CPF", "email": "buyer@example.com"},
     )
     assert opened.status_code == 303
     public_id = opened.headers["location"].rsplit("/", 1)[1]
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", public_id)
     created = account(api, public_id)
     assert dec(created["creditLimit"]) == dec("75") and created["email"] == "buyer@example.com"
-    refused = console.post("/admin/accounts/new", {"document": "../x", "documentType": "CPF", "email": "b@example.com"})
+    refused = console.post(
+        "/admin/accounts/new", {"document": "../x", "documentType": "CPF", "email": "b@example.com"}
+    )
     assert refused.status_code == 400 and "document" in refused.text
 
 
@@ -149,7 +156,9 @@ def test_invoice_actions_pay_cancel_postpone_edit(app, store, api):
     not_whole = console.post(f"{two}/postpone", {"dueDays": "1.5"})
     assert not_whole.status_code == 400
 
-    bad_link = console.post(f"{two}/edit", {"observation": "call first", "paymentLink": "javascript:alert(1)"})
+    bad_link = console.post(
+        f"{two}/edit", {"observation": "call first", "paymentLink": "javascript:alert(1)"}
+    )
     assert bad_link.status_code == 400 and "must be an absolute http or https URL" in bad_link.text
     saved = console.post(f"{two}/edit", {"observation": "call first", "paymentLink": "https://pay.example/x"})
     assert saved.status_code == 303
@@ -179,7 +188,7 @@ def test_invoice_search_filters_summary_and_paging(app, store, api, database):
     for value in ("10", "20", "30"):
         purchase(api, account_id, value)
     ten, twenty, thirty = invoices_of(api, account_id)
-    set_invoice(database, store, twenty["id"], due_at=datetime.now(timezone.utc) - timedelta(days=3))
+    set_invoice(database, store, twenty["id"], due_at=datetime.now(UTC) - timedelta(days=3))
     api.post(f"/accounts/{account_id}/invoices/{ten['id']}/payments")
     console = signed_in(app, store)
 
@@ -215,23 +224,37 @@ def test_date_filters_are_days_in_the_store_time_zone(app, store, api, database)
     purchase(api, account_id, "10")
     invoice = invoices_of(api, account_id)[0]
     # 01:00 UTC on 10 January is still 9 January in São Paulo (UTC−3).
-    set_invoice(database, store, invoice["id"], due_at=datetime(2027, 1, 10, 1, 0, tzinfo=timezone.utc))
+    set_invoice(database, store, invoice["id"], due_at=datetime(2027, 1, 10, 1, 0, tzinfo=UTC))
     console = signed_in(app, store)
-    utc_day = console.get(f"/admin/invoices?dueDateFrom=2027-01-10&dueDateTo=2027-01-10&creditAccountId={account_id}")
+    utc_day = console.get(
+        f"/admin/invoices?dueDateFrom=2027-01-10&dueDateTo=2027-01-10&creditAccountId={account_id}"
+    )
     assert friendly_ids(utc_day.text) == {invoice["friendlyId"]}
     configure_presentation(console, timezone_name="America/Sao_Paulo")
-    local_day = console.get(f"/admin/invoices?dueDateFrom=2027-01-09&dueDateTo=2027-01-09&creditAccountId={account_id}")
+    local_day = console.get(
+        f"/admin/invoices?dueDateFrom=2027-01-09&dueDateTo=2027-01-09&creditAccountId={account_id}"
+    )
     assert friendly_ids(local_day.text) == {invoice["friendlyId"]}
-    next_day = console.get(f"/admin/invoices?dueDateFrom=2027-01-10&dueDateTo=2027-01-10&creditAccountId={account_id}")
+    next_day = console.get(
+        f"/admin/invoices?dueDateFrom=2027-01-10&dueDateTo=2027-01-10&creditAccountId={account_id}"
+    )
     assert friendly_ids(next_day.text) == set()
     assert "Jan 9, 2027" in local_day.text
 
 
 def configure_presentation(console, *, timezone_name="UTC", locale="en_US", currency="USD", **overrides):
     form = {
-        "dailyInterestRate": "0", "invoicePostponementLimit": "0", "taxRate": "0", "maxPostponementDays": "0",
-        "defaultCreditValue": "0", "maxPreAuthorizationGrowthRate": "0", "locale": locale, "currency": currency,
-        "timezone": timezone_name, "paymentInstructions": "", **overrides,
+        "dailyInterestRate": "0",
+        "invoicePostponementLimit": "0",
+        "taxRate": "0",
+        "maxPostponementDays": "0",
+        "defaultCreditValue": "0",
+        "maxPreAuthorizationGrowthRate": "0",
+        "locale": locale,
+        "currency": currency,
+        "timezone": timezone_name,
+        "paymentInstructions": "",
+        **overrides,
     }
     response = console.post("/admin/settings", form)
     assert response.status_code == 303, response.text
@@ -253,7 +276,7 @@ def test_dashboard_figures(app, store, api, database):
     purchase(api, far, "7")
     near_invoice = invoices_of(api, near)[0]
     first, second, seven = invoices_of(api, far)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     set_invoice(database, store, near_invoice["id"], due_at=now - timedelta(days=2))
     set_invoice(database, store, first["id"], due_at=now + timedelta(days=3))
     api.post(f"/accounts/{far}/invoices/{seven['id']}/payments")
@@ -298,10 +321,18 @@ def test_settings_validation_and_save(app, store, api):
     console = signed_in(app, store)
     before = api.get("/storeconfig").json()
     form = {
-        "dailyInterestRate": "2", "invoicePostponementLimit": "-1", "taxRate": "0", "maxPostponementDays": "1.5",
-        "defaultCreditValue": "10", "maxPreAuthorizationGrowthRate": "0.1", "locale": "xx_QQ",
-        "currency": "DOLLARS", "timezone": "Mars/Base", "paymentInstructions": "Pay at the counter",
-        "daysPrior_0_days": "3", "daysPrior_0_time": "25:00",
+        "dailyInterestRate": "2",
+        "invoicePostponementLimit": "-1",
+        "taxRate": "0",
+        "maxPostponementDays": "1.5",
+        "defaultCreditValue": "10",
+        "maxPreAuthorizationGrowthRate": "0.1",
+        "locale": "xx_QQ",
+        "currency": "DOLLARS",
+        "timezone": "Mars/Base",
+        "paymentInstructions": "Pay at the counter",
+        "daysPrior_0_days": "3",
+        "daysPrior_0_time": "25:00",
     }
     refused = console.post("/admin/settings", form)
     assert refused.status_code == 400
@@ -318,9 +349,17 @@ def test_settings_validation_and_save(app, store, api):
         assert f"{label}: {message}" in text, label
     assert api.get("/storeconfig").json() == before
 
-    form.update(dailyInterestRate="0.002", invoicePostponementLimit="2", maxPostponementDays="15", locale="pt-BR",
-                currency="brl", timezone="America/Sao_Paulo", daysPrior_0_time="09:30", myCreditsEnabled="on",
-                postponementEnabled="on")
+    form.update(
+        dailyInterestRate="0.002",
+        invoicePostponementLimit="2",
+        maxPostponementDays="15",
+        locale="pt-BR",
+        currency="brl",
+        timezone="America/Sao_Paulo",
+        daysPrior_0_time="09:30",
+        myCreditsEnabled="on",
+        postponementEnabled="on",
+    )
     saved = console.post("/admin/settings", form)
     assert saved.status_code == 303
     config = api.get("/storeconfig").json()

@@ -13,7 +13,11 @@ def test_production_hash_is_argon2id_with_64_mib(store):
     try:
         with store.database.write() as session:
             operator = users.create_operator(
-                session, session.get(StoreRow, store.id), "Cost@Example.com", "admin", "a long enough password"
+                session,
+                session.get(StoreRow, store.id),
+                "Cost@Example.com",
+                "admin",
+                "a long enough password",
             )
             stored = operator.password_hash
     finally:
@@ -39,7 +43,9 @@ def test_operator_rules(store):
 
 def test_sign_in_upgrades_a_cheaper_hash(store):
     with store.database.write() as session:
-        users.create_operator(session, session.get(StoreRow, store.id), "old@example.com", "admin", "a long enough password")
+        users.create_operator(
+            session, session.get(StoreRow, store.id), "old@example.com", "admin", "a long enough password"
+        )
     users.configure_hasher(time_cost=2, memory_kib=2048)
     try:
         with store.database.write() as session:

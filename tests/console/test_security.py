@@ -65,7 +65,9 @@ def test_sign_in_form_needs_its_own_token(app, store):
     email = make_operator(store)
     console = Console(app)
     console.get("/admin/sign-in")
-    response = console.client.post("/admin/sign-in", data={"email": email, "password": "correct horse battery staple"})
+    response = console.client.post(
+        "/admin/sign-in", data={"email": email, "password": "correct horse battery staple"}
+    )
     assert response.status_code == 403
     assert console.get("/admin").status_code == 303
 
@@ -77,7 +79,9 @@ def test_every_change_needs_the_csrf_token(app, store, api):
     missing = console.post(url, {"creditLimit": "900"}, token=False)
     wrong = console.client.post(url, data={"creditLimit": "900", "csrf_token": "0" * 64})
     other_site = console.client.post(
-        url, data={"creditLimit": "900", "csrf_token": console.csrf()}, headers={"Origin": "https://evil.example"}
+        url,
+        data={"creditLimit": "900", "csrf_token": console.csrf()},
+        headers={"Origin": "https://evil.example"},
     )
     for response in (missing, wrong, other_site):
         assert response.status_code == 403
@@ -189,8 +193,12 @@ def test_sign_in_redirect_never_leaves_the_console(app, store):
     page = console.get("/admin/sign-in?next=https://evil.example/")
     response = console.client.post(
         "/admin/sign-in",
-        data={"email": email, "password": "correct horse battery staple", "csrf_token": csrf_of(page.text),
-              "next": "//evil.example/admin"},
+        data={
+            "email": email,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_of(page.text),
+            "next": "//evil.example/admin",
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/admin"
@@ -199,8 +207,11 @@ def test_sign_in_redirect_never_leaves_the_console(app, store):
 def test_oversized_forms_are_refused_before_they_are_read(app):
     console = Console(app)
     console.get("/admin/sign-in")
-    response = console.client.post("/admin/sign-in", content=b"email=" + b"a" * (4 * 1024 * 1024),
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = console.client.post(
+        "/admin/sign-in",
+        content=b"email=" + b"a" * (4 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
 
 
@@ -216,8 +227,12 @@ def test_an_email_of_two_stores_chooses_one_at_sign_in(app, store, database, htt
     assert f'<option value="{other.name}"' in asked.text and f'<option value="{store.name}"' in asked.text
     chosen = console.client.post(
         "/admin/sign-in",
-        data={"email": email, "password": "correct horse battery staple", "store": other.name,
-              "csrf_token": csrf_of(asked.text)},
+        data={
+            "email": email,
+            "password": "correct horse battery staple",
+            "store": other.name,
+            "csrf_token": csrf_of(asked.text),
+        },
     )
     assert chosen.status_code == 303
     assert f'<span class="store">{other.name}</span>' in console.get("/admin").text

@@ -34,7 +34,10 @@ class From(Console):
 
     def __init__(self, app, address: str):
         self.client = TestClient(
-            app, base_url="http://testserver", raise_server_exceptions=False, follow_redirects=False,
+            app,
+            base_url="http://testserver",
+            raise_server_exceptions=False,
+            follow_redirects=False,
             client=(address, 50000),
         )
 
@@ -204,7 +207,9 @@ def test_a_success_deletes_counters_left_untouched_for_a_day(database, clock):
 
     def rows_of(address: str) -> int:
         with database.read() as session:
-            return session.scalar(select(func.count()).select_from(SignInCounter).where(SignInCounter.ip == address))
+            return session.scalar(
+                select(func.count()).select_from(SignInCounter).where(SignInCounter.ip == address)
+            )
 
     with database.write() as session:
         throttle.reserve(session, left_behind, attacker, clock())

@@ -135,7 +135,9 @@ def test_served_errors_are_the_error_shape_not_fastapi_422(served, api):
     promised_422 = sorted(f"{method} {path}" for (method, path), op in ours.items() if "422" in op["errors"])
     assert not promised_422, f"documented 422 that the app never sends: {promised_422[:5]}"
     documented_400 = _deref(
-        served["paths"]["/api/creditcontrol/accounts"]["post"]["responses"]["400"]["content"]["application/json"]["schema"],
+        served["paths"]["/api/creditcontrol/accounts"]["post"]["responses"]["400"]["content"][
+            "application/json"
+        ]["schema"],
         served,
     )
     response = api.post("/accounts", json={"document": 1})

@@ -39,8 +39,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.contract import CONTRACT_PATH, KNOWN_CONTRACT_DEFECTS, PREFIX, is_error_shape
 from tests.conftest import Store
+from tests.contract import CONTRACT_PATH, KNOWN_CONTRACT_DEFECTS, PREFIX, is_error_shape
 from tests.helpers import configure, hold, open_account, purchase
 
 BASE_URL = "http://testserver"
@@ -89,10 +89,30 @@ PUT_CONFIG = ("PUT", f"{PREFIX}/storeconfig")
 
 # Producers first, so that later operations of the same pass find ids to use.
 ORDER = [
-    GET_CONFIG, OPEN_ACCOUNT, SEARCH_ACCOUNTS, GET_ACCOUNT, UPDATE_ACCOUNT,
-    CREDIT_LIMIT, TOLERANCE, ADD_HOLDER, CREATE_HOLD, PUT_HOLD, SETTLE, REFUND,
-    SEARCH_INVOICES, ACCOUNT_INVOICES, GET_INVOICE, POSTPONE, CHANGE_INVOICE, PAY_INVOICE,
-    CANCEL_INVOICE, STATEMENTS, DECREASE, DELETE_HOLDER, CANCEL_HOLD, CLOSE_ACCOUNT,
+    GET_CONFIG,
+    OPEN_ACCOUNT,
+    SEARCH_ACCOUNTS,
+    GET_ACCOUNT,
+    UPDATE_ACCOUNT,
+    CREDIT_LIMIT,
+    TOLERANCE,
+    ADD_HOLDER,
+    CREATE_HOLD,
+    PUT_HOLD,
+    SETTLE,
+    REFUND,
+    SEARCH_INVOICES,
+    ACCOUNT_INVOICES,
+    GET_INVOICE,
+    POSTPONE,
+    CHANGE_INVOICE,
+    PAY_INVOICE,
+    CANCEL_INVOICE,
+    STATEMENTS,
+    DECREASE,
+    DELETE_HOLDER,
+    CANCEL_HOLD,
+    CLOSE_ACCOUNT,
     # Last, so that the first pass runs under the seeded configuration (postponements on).
     PUT_CONFIG,
 ]
@@ -115,7 +135,10 @@ LINKS = {
     },
     CREATE_HOLD: {
         "CreateorUpdateSettlement": {"creditAccountId": _SAME_ACCOUNT, "transactionId": "$response.body#/id"},
-        "CreateaPreAuthorization(usingid)": {"creditAccountId": _SAME_ACCOUNT, "transactionId": "$response.body#/id"},
+        "CreateaPreAuthorization(usingid)": {
+            "creditAccountId": _SAME_ACCOUNT,
+            "transactionId": "$response.body#/id",
+        },
         "CancelaPreAuthorization": {"creditAccountId": _SAME_ACCOUNT, "transactionId": "$response.body#/id"},
     },
     PUT_HOLD: {
@@ -124,17 +147,29 @@ LINKS = {
     SETTLE: {
         name: {"creditAccountId": _SAME_ACCOUNT, "invoiceId": "{$response.body#/id}-01"}
         for name in (
-            "RetrieveInvoicebyId", "MarkaninvoiceasPaid", "ChangeInvoice", "Postponeaninvoice",
+            "RetrieveInvoicebyId",
+            "MarkaninvoiceasPaid",
+            "ChangeInvoice",
+            "Postponeaninvoice",
             "CancelInvoice",
         )
     }
     | {
-        "PartialorTotalRefundaSettlement": {"creditAccountId": _SAME_ACCOUNT, "transactionId": "$response.body#/id"},
+        "PartialorTotalRefundaSettlement": {
+            "creditAccountId": _SAME_ACCOUNT,
+            "transactionId": "$response.body#/id",
+        },
         "SearchallinvoicesofaAccount": {"creditAccountId": _SAME_ACCOUNT},
     },
     PAY_INVOICE: {
-        "ChangeInvoice": {"creditAccountId": "$response.body#/creditAccountId", "invoiceId": "$response.body#/id"},
-        "RetrieveInvoicebyId": {"creditAccountId": "$response.body#/creditAccountId", "invoiceId": "$response.body#/id"},
+        "ChangeInvoice": {
+            "creditAccountId": "$response.body#/creditAccountId",
+            "invoiceId": "$response.body#/id",
+        },
+        "RetrieveInvoicebyId": {
+            "creditAccountId": "$response.body#/creditAccountId",
+            "invoiceId": "$response.body#/id",
+        },
     },
     ADD_HOLDER: {
         "Deleteanaccountholder": {"creditAccountId": _SAME_ACCOUNT, "holderId": "$response.body#/id"},
@@ -230,7 +265,9 @@ class Pools:
         elif key == SETTLE:
             known = self.transactions.get((account, body["id"]), {})
             installments = known.get("installments")
-            count = int(installments) if isinstance(installments, int | float) and 1 <= installments <= 99 else 1
+            count = (
+                int(installments) if isinstance(installments, int | float) and 1 <= installments <= 99 else 1
+            )
             for installment in range(1, count + 1):
                 self.invoices[(account, f"{body['id']}-{installment:02d}")] = None
         elif key in (SEARCH_INVOICES, ACCOUNT_INVOICES):
@@ -268,7 +305,10 @@ def seed_store(api, pools: Pools) -> None:
             live = hold(api, account_id, "75.25", installments=2, settle=settle)
             assert live.status_code == 200, live.text
             pools.transactions[(account_id, live.json()["id"])] = {"value": 75.25, "installments": 2}
-        holder = api.post(f"/accounts/{account_id}/holders", json={"claims": {"email": f"seed-holder-{index}-{account_id}@example.com"}})
+        holder = api.post(
+            f"/accounts/{account_id}/holders",
+            json={"claims": {"email": f"seed-holder-{index}-{account_id}@example.com"}},
+        )
         assert holder.status_code == 200, holder.text
         pools.holders[(account_id, holder.json()["id"])] = None
         invoices = [invoice for (owner, invoice) in pools.invoices if owner == account_id]
@@ -285,7 +325,15 @@ def seed_store(api, pools: Pools) -> None:
 
 
 def _amount(rng: random.Random) -> Decimal:
-    return rng.choice([Decimal("25.5"), Decimal("0.01"), Decimal("1"), Decimal("9.99"), Decimal(rng.randint(1, 40000)) / 100])
+    return rng.choice(
+        [
+            Decimal("25.5"),
+            Decimal("0.01"),
+            Decimal("1"),
+            Decimal("9.99"),
+            Decimal(rng.randint(1, 40000)) / 100,
+        ]
+    )
 
 
 def _number(value: Decimal):
@@ -394,7 +442,9 @@ def steer_body(rng: random.Random, key, case, pools: Pools, *, always: bool = Fa
         if known and rng.random() < 0.5:
             body.update({name: value for name, value in known.items() if value is not None})
     elif key == CREDIT_LIMIT:
-        body["value"] = _number(rng.choice([Decimal(100000), Decimal(100000), Decimal(5000), Decimal(0), _amount(rng)]))
+        body["value"] = _number(
+            rng.choice([Decimal(100000), Decimal(100000), Decimal(5000), Decimal(0), _amount(rng)])
+        )
     elif key == TOLERANCE:
         body["value"] = rng.choice([0.05, 0, 0.3, 1, 1.5])
     elif key == ADD_HOLDER:
@@ -415,7 +465,9 @@ def steer_body(rng: random.Random, key, case, pools: Pools, *, always: bool = Fa
         transaction = pools.transactions.get((account, (case.path_parameters or {}).get("transactionId")), {})
         value = transaction.get("value")
         if isinstance(value, int | float) and (isinstance(rng, _HappyRandom) or rng.random() < 0.7):
-            body["value"] = _number(Decimal(str(value)) + rng.choice([Decimal(0), Decimal(0), Decimal("-1"), Decimal("5")]))
+            body["value"] = _number(
+                Decimal(str(value)) + rng.choice([Decimal(0), Decimal(0), Decimal("-1"), Decimal("5")])
+            )
         else:
             body["value"] = _number(_amount(rng))
     elif key == REFUND:
@@ -474,11 +526,18 @@ def documented_or_error_shape(ctx, response, case):
     if response.status_code in documented:
         return None
     assert 400 <= response.status_code < 500, f"undocumented status {response.status_code}"
-    assert is_error_shape(response), f"a {response.status_code} not in the error shape: {response.content[:300]!r}"
+    assert is_error_shape(response), (
+        f"a {response.status_code} not in the error shape: {response.content[:300]!r}"
+    )
     return None
 
 
-CHECKS = [not_a_server_error, documented_or_error_shape, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    documented_or_error_shape,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 class Run:
@@ -503,7 +562,9 @@ class Run:
         self.sent += 1
         if DEBUG_LOG:
             with open(DEBUG_LOG, "a") as log:
-                log.write(f"{self.phase} {key[0]} {key[1]} {case.path_parameters} {case.body!r:.300} -> {response.status_code} {response.content[:200]!r}\n")
+                log.write(
+                    f"{self.phase} {key[0]} {key[1]} {case.path_parameters} {case.body!r:.300} -> {response.status_code} {response.content[:200]!r}\n"
+                )
         self.by_operation[key][response.status_code] += 1
         self.by_phase[self.phase][key][response.status_code] += 1
         try:
@@ -514,7 +575,9 @@ class Run:
                 at_the_door = response.status_code in (413, 415) or (
                     response.status_code == 400 and _body(response)["error"]["code"] == "InvalidPath"
                 )
-                assert response.status_code == 401 or at_the_door, f"no credentials answered {response.status_code}"
+                assert response.status_code == 401 or at_the_door, (
+                    f"no credentials answered {response.status_code}"
+                )
         except (Exception, BaseExceptionGroup) as failure:  # noqa: BLE001 - collected, reported at the end
             if len(self.failures) < 25:
                 self.failures.append(f"{key[0]} {key[1]}: {failure}\n    {case.as_curl_command()}")
@@ -641,6 +704,14 @@ def test_schemathesis_against_the_official_contract(app, api, database_url):
     # The stateful run followed its links to the end of the chain: a settlement of a hold it
     # created, then an invoice of that settlement.
     stateful = run.by_phase["stateful"]
-    print("  stateful 200s:", {f"{m} {p.removeprefix(PREFIX)}": c[200] for (m, p), c in stateful.items() if c[200]})
+    print(
+        "  stateful 200s:",
+        {f"{m} {p.removeprefix(PREFIX)}": c[200] for (m, p), c in stateful.items() if c[200]},
+    )
     assert stateful[SETTLE][200] > 0
-    assert sum(stateful[key][200] for key in (GET_INVOICE, PAY_INVOICE, CHANGE_INVOICE, POSTPONE, CANCEL_INVOICE)) > 0
+    assert (
+        sum(
+            stateful[key][200] for key in (GET_INVOICE, PAY_INVOICE, CHANGE_INVOICE, POSTPONE, CANCEL_INVOICE)
+        )
+        > 0
+    )

@@ -30,8 +30,9 @@ INVOICES = 700
 def demo_store(database):
     """One demo load per database for the whole module (the load is the slow part)."""
     name = f"demo-{uuid.uuid4().hex[:10]}"
-    report = load_demo(database, store_name=name, accounts=ACCOUNTS, invoices=INVOICES, seed=11,
-                       accounts_per_batch=25)
+    report = load_demo(
+        database, store_name=name, accounts=ACCOUNTS, invoices=INVOICES, seed=11, accounts_per_batch=25
+    )
     return report
 
 
@@ -63,7 +64,9 @@ def test_the_book_has_every_kind_of_invoice(database, demo_store):
     assert any(i.status == OPENED and i.due_at < now for i in invoices), "no overdue invoice"
     postponed = [i for i in invoices if i.postponement_count > 0]
     assert postponed and all(i.status == OPENED and i.due_at > i.original_due_at for i in postponed)
-    assert any(i.status == OPENED and 0 < i.paid_cents < i.value_cents for i in invoices), "no partial payment"
+    assert any(i.status == OPENED and 0 < i.paid_cents < i.value_cents for i in invoices), (
+        "no partial payment"
+    )
     assert any(i.observation for i in invoices)
     assert all((i.resolved_at is None) == (i.status == OPENED) for i in invoices)
     assert all(i.paid_cents == i.value_cents for i in invoices if i.status == PAID)
@@ -96,7 +99,9 @@ def test_settlements_are_split_and_dated_like_the_service_does(database, demo_st
             assert invoice.public_id == f"{transaction.public_id}-{invoice.installment:02d}"
             assert invoice.friendly_id == f"{transaction.friendly_prefix}-{invoice.installment}"
             assert invoice.number_of_installments == count
-            assert invoice.original_due_at - transaction.settled_at == timedelta(days=30 * invoice.installment)
+            assert invoice.original_due_at - transaction.settled_at == timedelta(
+                days=30 * invoice.installment
+            )
 
 
 def test_every_change_has_its_ledger_entry(database, demo_store):
@@ -148,12 +153,16 @@ def test_the_api_reads_the_demo_book(database, demo_store, http):
     invoices = _rows(database, Invoice, demo_store.store_id)
     now = utcnow()
     start, end = (now - timedelta(days=60)).date(), (now + timedelta(days=60)).date()
-    expected = [
-        i for i in invoices if i.status == OPENED and start <= i.due_at.date() <= end
-    ]
+    expected = [i for i in invoices if i.status == OPENED and start <= i.due_at.date() <= end]
     found = http.get(
         f"{base}/invoices",
-        params={"status": "Opened", "dueDateFrom": start.isoformat(), "dueDateTo": end.isoformat(), "from": 1, "to": 1000},
+        params={
+            "status": "Opened",
+            "dueDateFrom": start.isoformat(),
+            "dueDateTo": end.isoformat(),
+            "from": 1,
+            "to": 1000,
+        },
         headers=headers,
     )
     assert found.status_code == 200, found.text
@@ -189,7 +198,9 @@ def test_the_demo_command(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTOMER_CREDIT_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(cli.app, ["demo", "--accounts", "20", "--invoices", "150", "--store", "shop"])
+        result = CliRunner().invoke(
+            cli.app, ["demo", "--accounts", "20", "--invoices", "150", "--store", "shop"]
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

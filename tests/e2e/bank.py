@@ -36,7 +36,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -417,7 +417,10 @@ class Bank:
             if body["id"] in self.transactions:
                 return
             self.transactions[body["id"]] = TxInfo(
-                id=body["id"], account=account, settle=settle, installments=installments,
+                id=body["id"],
+                account=account,
+                settle=settle,
+                installments=installments,
                 hold_value=body["value"],
             )
             account.transactions.append(body["id"])
@@ -512,7 +515,9 @@ class Bank:
                     problems.append(f"account {account.id}: debit {statement_id} recorded {count} times")
             if account.monotone:
                 limit = row.credit_limit_cents
-                floor = -((Decimal(limit) * row.tolerance_units / 10_000).quantize(Decimal(1), ROUND_HALF_EVEN))
+                floor = -(
+                    (Decimal(limit) * row.tolerance_units / 10_000).quantize(Decimal(1), ROUND_HALF_EVEN)
+                )
                 if not account.store.tolerance_enabled:
                     floor = 0
                 available = limit + row.balance_cents - row.pre_authorized_cents
@@ -583,7 +588,9 @@ class Bank:
             "transactions": len(self.transactions),
             "invoices_touched": len(self.invoices),
             "server_errors": sum(
-                count for answers in self.statuses.values() for label, count in answers.items()
+                count
+                for answers in self.statuses.values()
+                for label, count in answers.items()
                 if label.startswith("5") or label == "transport-error"
             ),
             "violations": len(self.violations),
@@ -677,10 +684,13 @@ class Worker:
         return str(value) if self.rng.random() < 0.5 else f'"{value}"'
 
     def _hold_body(self, value: Decimal, settle: bool, installments: int) -> str:
-        parts = [f'"value": {self.number(value)}', f'"settle": {json.dumps(settle)}',
-                 f'"installments": {installments}']
+        parts = [
+            f'"value": {self.number(value)}',
+            f'"settle": {json.dumps(settle)}',
+            f'"installments": {installments}',
+        ]
         if self.rng.random() < 0.08:
-            expires = datetime.now(timezone.utc) + timedelta(seconds=self.rng.uniform(2, 8))
+            expires = datetime.now(UTC) + timedelta(seconds=self.rng.uniform(2, 8))
             parts.append(f'"expirationDate": "{expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}"')
         return "{" + ", ".join(parts) + "}"
 
@@ -698,7 +708,11 @@ class Worker:
         settle = self.rng.random() < 0.85
         installments = self.rng.randint(1, 4)
         outcome = self.bank.write(
-            self, "hold", "POST", f"/accounts/{account.id}/transactions", account.store,
+            self,
+            "hold",
+            "POST",
+            f"/accounts/{account.id}/transactions",
+            account.store,
             self._hold_body(value, settle, installments),
         )
         if outcome.ok:
@@ -713,7 +727,11 @@ class Worker:
         value = self.amount(Decimal("5"), account.limit / 5)
         installments = self.rng.randint(1, 3)
         outcome = self.bank.write(
-            self, "hold_put_new", "PUT", f"/accounts/{account.id}/transactions/{tid}", account.store,
+            self,
+            "hold_put_new",
+            "PUT",
+            f"/accounts/{account.id}/transactions/{tid}",
+            account.store,
             self._hold_body(value, True, installments),
         )
         if outcome.ok:
@@ -730,7 +748,11 @@ class Worker:
         if value <= 0:
             value = Decimal("1.00")
         outcome = self.bank.write(
-            self, "hold_update", "PUT", f"/accounts/{account.id}/transactions/{tx.id}", account.store,
+            self,
+            "hold_update",
+            "PUT",
+            f"/accounts/{account.id}/transactions/{tx.id}",
+            account.store,
             f'{{"value": {self.number(value)}, "settle": {json.dumps(tx.settle)}, '
             f'"installments": {tx.installments}}}',
         )
@@ -742,13 +764,18 @@ class Worker:
     def hold_cancel(self, account: AccountInfo) -> None:
         tx = self.bank.pick_transaction(self.rng, account, settled=False)
         if tx is not None:
-            self.bank.write(self, "hold_cancel", "DELETE", f"/accounts/{account.id}/transactions/{tx.id}",
-                            account.store)
+            self.bank.write(
+                self, "hold_cancel", "DELETE", f"/accounts/{account.id}/transactions/{tx.id}", account.store
+            )
 
     def _settle(self, op: str, tx: TxInfo, value: Decimal) -> Outcome:
         account = tx.account
         outcome = self.bank.write(
-            self, op, "PUT", f"/accounts/{account.id}/transactions/{tx.id}/settlement", account.store,
+            self,
+            op,
+            "PUT",
+            f"/accounts/{account.id}/transactions/{tx.id}/settlement",
+            account.store,
             f'{{"value": {self.number(value)}}}',
         )
         if outcome.ok:
@@ -787,8 +814,9 @@ class Worker:
         if picked is None:
             return
         _tx, invoice_id = picked
-        outcome = self.bank.write(self, "pay_full", "POST", self._invoice_path(account, invoice_id) + "/payments",
-                                  account.store)
+        outcome = self.bank.write(
+            self, "pay_full", "POST", self._invoice_path(account, invoice_id) + "/payments", account.store
+        )
         if outcome.ok:
             body = outcome.json()
             if body["status"] != "Paid" or body["creditValue"] != body["value"]:
@@ -810,8 +838,14 @@ class Worker:
                 owed = body["value"] - body["creditValue"]
                 if owed > 0:
                     value = self.amount(CENT, owed) if self.rng.random() < 0.7 else owed
-        outcome = self.bank.write(self, "pay_partial", "POST", path + "/payments", account.store,
-                                  f'{{"value": {self.number(value)}}}')
+        outcome = self.bank.write(
+            self,
+            "pay_partial",
+            "POST",
+            path + "/payments",
+            account.store,
+            f'{{"value": {self.number(value)}}}',
+        )
         if outcome.ok:
             body = outcome.json()
             if body["creditValue"] > body["value"]:
@@ -826,8 +860,14 @@ class Worker:
         if picked is None:
             return
         _tx, invoice_id = picked
-        outcome = self.bank.write(self, "pay_put", "PUT", self._invoice_path(account, invoice_id), account.store,
-                                  '{"status": "Paid", "observation": "paid at the counter"}')
+        outcome = self.bank.write(
+            self,
+            "pay_put",
+            "PUT",
+            self._invoice_path(account, invoice_id),
+            account.store,
+            '{"status": "Paid", "observation": "paid at the counter"}',
+        )
         if outcome.ok:
             with self.bank.lock:
                 self.bank.invoices[invoice_id].full_2xx += 1
@@ -839,14 +879,16 @@ class Worker:
         if picked is None:
             return
         _tx, invoice_id = picked
-        self._lowering_write(account, "pay_reversal", "PUT", self._invoice_path(account, invoice_id),
-                             '{"status": "Opened"}')
+        self._lowering_write(
+            account, "pay_reversal", "PUT", self._invoice_path(account, invoice_id), '{"status": "Opened"}'
+        )
 
     def invoice_cancel(self, account: AccountInfo) -> None:
         picked = self.bank.pick_invoice(self.rng, account)
         if picked is not None:
-            outcome = self.bank.write(self, "invoice_cancel", "DELETE", self._invoice_path(account, picked[1]),
-                                      account.store)
+            outcome = self.bank.write(
+                self, "invoice_cancel", "DELETE", self._invoice_path(account, picked[1]), account.store
+            )
             if outcome.ok:
                 with self.bank.lock:
                     self.bank.invoices[picked[1]].cancel_2xx += 1
@@ -854,8 +896,14 @@ class Worker:
     def invoice_cancel_put(self, account: AccountInfo) -> None:
         picked = self.bank.pick_invoice(self.rng, account)
         if picked is not None:
-            outcome = self.bank.write(self, "invoice_cancel_put", "PUT", self._invoice_path(account, picked[1]),
-                                      account.store, '{"status": "Cancelled"}')
+            outcome = self.bank.write(
+                self,
+                "invoice_cancel_put",
+                "PUT",
+                self._invoice_path(account, picked[1]),
+                account.store,
+                '{"status": "Cancelled"}',
+            )
             if outcome.ok:
                 with self.bank.lock:
                     self.bank.invoices[picked[1]].cancel_2xx += 1
@@ -866,7 +914,11 @@ class Worker:
             return
         value = max(money(tx.last_settled * Decimal(str(self.rng.uniform(0.05, 0.6)))), CENT)
         outcome = self.bank.write(
-            self, "refund", "POST", f"/accounts/{account.id}/transactions/{tx.id}/refunds", account.store,
+            self,
+            "refund",
+            "POST",
+            f"/accounts/{account.id}/transactions/{tx.id}/refunds",
+            account.store,
             f'{{"value": {self.number(value)}}}',
         )
         if outcome.ok:
@@ -879,14 +931,26 @@ class Worker:
         """A purchase of its own, then its whole refund sent four times at once with one key:
         every copy must answer the same 2xx and the refund must count once."""
         value = self.amount(Decimal("1"), Decimal("20"))
-        held = self.bank.write(self, "hold", "POST", f"/accounts/{account.id}/transactions", account.store,
-                               f'{{"value": "{value}", "settle": true, "installments": 2}}')
+        held = self.bank.write(
+            self,
+            "hold",
+            "POST",
+            f"/accounts/{account.id}/transactions",
+            account.store,
+            f'{{"value": "{value}", "settle": true, "installments": 2}}',
+        )
         if not held.ok:
             return
         body = held.json()
         tid = body["id"]
-        settled = self.bank.write(self, "settle", "PUT", f"/accounts/{account.id}/transactions/{tid}/settlement",
-                                  account.store, f'{{"value": "{value}"}}')
+        settled = self.bank.write(
+            self,
+            "settle",
+            "PUT",
+            f"/accounts/{account.id}/transactions/{tid}/settlement",
+            account.store,
+            f'{{"value": "{value}"}}',
+        )
         # Shared with the other clients only after the burst, so that nobody else refunds it.
         tx = TxInfo(id=tid, account=account, settle=True, installments=2, hold_value=body["value"])
         try:
@@ -901,8 +965,11 @@ class Worker:
 
     def _burst(self, account: AccountInfo, tx: TxInfo, value: Decimal) -> None:
         tid = tx.id
-        headers = {**account.store.headers, "Content-Type": "application/json",
-                   "Idempotency-Key": f"burst-{uuid.uuid4().hex}"}
+        headers = {
+            **account.store.headers,
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"burst-{uuid.uuid4().hex}",
+        }
         path = f"/accounts/{account.id}/transactions/{tid}/refunds"
         content = f'{{"value": "{value}"}}'.encode()
         answers: list[Outcome] = []
@@ -940,8 +1007,14 @@ class Worker:
         no invoice may be issued owing nothing."""
         value = Decimal(self.rng.randint(5, 9)) / 100
         installments = self.rng.randint(10, 12)
-        held = self.bank.write(self, "hold", "POST", f"/accounts/{account.id}/transactions", account.store,
-                               f'{{"value": "{value}", "settle": true, "installments": {installments}}}')
+        held = self.bank.write(
+            self,
+            "hold",
+            "POST",
+            f"/accounts/{account.id}/transactions",
+            account.store,
+            f'{{"value": "{value}", "settle": true, "installments": {installments}}}',
+        )
         if not held.ok:
             return
         body = held.json()
@@ -953,21 +1026,30 @@ class Worker:
     def postpone(self, account: AccountInfo) -> None:
         picked = self.bank.pick_invoice(self.rng, account)
         if picked is not None:
-            self.bank.write(self, "postpone", "PUT", self._invoice_path(account, picked[1]) + "/postponement",
-                            account.store, f'{{"dueDays": {self.rng.randint(1, 15)}}}')
+            self.bank.write(
+                self,
+                "postpone",
+                "PUT",
+                self._invoice_path(account, picked[1]) + "/postponement",
+                account.store,
+                f'{{"dueDays": {self.rng.randint(1, 15)}}}',
+            )
 
     def credit_limit(self, account: AccountInfo) -> None:
         path = f"/accounts/{account.id}/creditlimit"
         if account.monotone:
             with account.change_lock:
                 value = account.limit + self.rng.randrange(10, 300, 10)
-                outcome = self.bank.write(self, "credit_limit", "PUT", path, account.store,
-                                          f'{{"value": {self.number(value)}}}')
+                outcome = self.bank.write(
+                    self, "credit_limit", "PUT", path, account.store, f'{{"value": {self.number(value)}}}'
+                )
                 if outcome.ok:
                     account.limit = value
             return
         value = Decimal(self.rng.randrange(300, 4000, 50))
-        outcome = self._lowering_write(account, "credit_limit", "PUT", path, f'{{"value": {self.number(value)}}}')
+        outcome = self._lowering_write(
+            account, "credit_limit", "PUT", path, f'{{"value": {self.number(value)}}}'
+        )
         if outcome.ok:
             with self.bank.lock:
                 account.limits_2xx.add(value)
@@ -980,12 +1062,16 @@ class Worker:
                 if account.tolerance >= Decimal("0.5"):
                     return self.read_account(account)
                 value = account.tolerance + Decimal("0.01")
-                outcome = self.bank.write(self, "tolerance", "PUT", path, account.store, f'{{"value": "{value}"}}')
+                outcome = self.bank.write(
+                    self, "tolerance", "PUT", path, account.store, f'{{"value": "{value}"}}'
+                )
                 if outcome.ok:
                     account.tolerance = value
             return
         value = Decimal(self.rng.choice(["0", "0.05", "0.1", "0.15", "0.3"]))
-        outcome = self._lowering_write(account, "tolerance", "PUT", path, f'{{"value": {self.number(value)}}}')
+        outcome = self._lowering_write(
+            account, "tolerance", "PUT", path, f'{{"value": {self.number(value)}}}'
+        )
         if outcome.ok:
             with self.bank.lock:
                 account.tolerances_2xx.add(value)
@@ -995,8 +1081,13 @@ class Worker:
             return self.read_account(account)
         statement_id = f"debit-{uuid.uuid4().hex[:16]}"
         value = self.amount(Decimal("0.5"), Decimal("25"))
-        outcome = self._lowering_write(account, "debit", "PUT", f"/accounts/{account.id}/statements/{statement_id}",
-                                       f'{{"value": "-{value}"}}')
+        outcome = self._lowering_write(
+            account,
+            "debit",
+            "PUT",
+            f"/accounts/{account.id}/statements/{statement_id}",
+            f'{{"value": "-{value}"}}',
+        )
         if outcome.ok:
             with self.bank.lock:
                 account.debits_2xx[statement_id] = cents(value)
@@ -1005,15 +1096,20 @@ class Worker:
         """Three simultaneous openings of one new customer: exactly one 2xx."""
         store = account.store
         document = f"{self.rng.randrange(10**10, 10**11)}"
-        body = (f'{{"document": "{document}", "documentType": "CPF", '
-                f'"email": "race-{document}@example.com", "creditLimit": "500"}}').encode()
+        body = (
+            f'{{"document": "{document}", "documentType": "CPF", '
+            f'"email": "race-{document}@example.com", "creditLimit": "500"}}'
+        ).encode()
         clients = [self.bank.new_client() for _ in range(3)]
         barrier = threading.Barrier(len(clients))
         answers: list[Outcome] = []
 
         def send(client):
-            headers = {**store.headers, "Content-Type": "application/json",
-                       "Idempotency-Key": f"race-{uuid.uuid4().hex}"}
+            headers = {
+                **store.headers,
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"race-{uuid.uuid4().hex}",
+            }
             barrier.wait()
             answers.append(self.bank._send(client, "POST", "/accounts", headers, body))
 
@@ -1038,8 +1134,15 @@ class Worker:
             opened = winners[0].json()
             with self.bank.lock:
                 self.bank.accounts.append(
-                    AccountInfo(id=opened["id"], store=store, monotone=False, initial_limit=Decimal(500),
-                                initial_tolerance=Decimal(0), limit=Decimal(500), tolerance=Decimal(0))
+                    AccountInfo(
+                        id=opened["id"],
+                        store=store,
+                        monotone=False,
+                        initial_limit=Decimal(500),
+                        initial_tolerance=Decimal(0),
+                        limit=Decimal(500),
+                        tolerance=Decimal(0),
+                    )
                 )
 
     def maybe_check(self, account: AccountInfo) -> None:
@@ -1054,8 +1157,9 @@ class Worker:
             self.bank.check_figures(account, outcome.json(), before)
 
     def read_invoices(self, account: AccountInfo) -> None:
-        outcome = self.bank.read(self, "read_invoices", f"/accounts/{account.id}/invoices?from=1&to=50",
-                                 account.store)
+        outcome = self.bank.read(
+            self, "read_invoices", f"/accounts/{account.id}/invoices?from=1&to=50", account.store
+        )
         if outcome.ok:
             body = outcome.json()
             for invoice in body["data"]:
@@ -1066,8 +1170,9 @@ class Worker:
         outcome = self.bank.read(self, "read_statements", f"/accounts/{account.id}/statements", account.store)
         if outcome.ok:
             body = outcome.json()
-            moved = sum((entry["value"] for entry in body["statements"] if entry["origin"] != "Credit"),
-                        Decimal(0))
+            moved = sum(
+                (entry["value"] for entry in body["statements"] if entry["origin"] != "Credit"), Decimal(0)
+            )
             if body["previousBalance"] + moved != body["currentBalance"]:
                 self.bank.violation(
                     f"read_statements: {account.id}: previous {body['previousBalance']} + entries {moved} != "
@@ -1094,7 +1199,9 @@ def check_books(database, store_ids: list[int]) -> list[str]:
                     f"account {mismatch.public_id}: stored {mismatch.field} {mismatch.stored} cents, "
                     f"the ledger gives {mismatch.recomputed}"
                 )
-        accounts = {row.id: row for row in session.scalars(select(Account).where(Account.store_id.in_(store_ids)))}
+        accounts = {
+            row.id: row for row in session.scalars(select(Account).where(Account.store_id.in_(store_ids)))
+        }
         transactions = list(session.scalars(select(Transaction).where(Transaction.store_id.in_(store_ids))))
         invoices = list(session.scalars(select(Invoice).where(Invoice.store_id.in_(store_ids))))
         entries = list(session.scalars(select(Statement).where(Statement.store_id.in_(store_ids))))
@@ -1127,7 +1234,9 @@ def check_books(database, store_ids: list[int]) -> list[str]:
         invoices_of[invoice.transaction_id].append(invoice)
         key = (invoice.store_id, invoice.public_id)
         if not 0 <= invoice.paid_cents <= invoice.value_cents:
-            problems.append(f"invoice {invoice.public_id}: paid {invoice.paid_cents} of {invoice.value_cents}")
+            problems.append(
+                f"invoice {invoice.public_id}: paid {invoice.paid_cents} of {invoice.value_cents}"
+            )
         if payment_sum[key] != invoice.paid_cents:
             problems.append(
                 f"invoice {invoice.public_id}: Payment entries add up to {payment_sum[key]} cents, "
@@ -1138,7 +1247,9 @@ def check_books(database, store_ids: list[int]) -> list[str]:
         if cancellations[key] and invoice.status != CANCELLED:
             problems.append(f"invoice {invoice.public_id}: has a cancellation entry, status {invoice.status}")
         if invoice.status == PAID and invoice.paid_cents != invoice.value_cents:
-            problems.append(f"invoice {invoice.public_id}: Paid with {invoice.paid_cents} of {invoice.value_cents}")
+            problems.append(
+                f"invoice {invoice.public_id}: Paid with {invoice.paid_cents} of {invoice.value_cents}"
+            )
         if invoice.status == OPENED and invoice.paid_cents >= invoice.value_cents:
             problems.append(f"invoice {invoice.public_id}: Opened but nothing owed")
         if invoice.status != OPENED and invoice.resolved_at is None:
@@ -1148,7 +1259,9 @@ def check_books(database, store_ids: list[int]) -> list[str]:
         key = (tx.store_id, tx.public_id)
         own = invoices_of[tx.id]
         if tx.account_id not in accounts:
-            problems.append(f"transaction {tx.public_id}: account #{tx.account_id} outside the stores checked")
+            problems.append(
+                f"transaction {tx.public_id}: account #{tx.account_id} outside the stores checked"
+            )
         if tx.status == AUTHORIZED:
             if tx.hold_cents <= 0:
                 problems.append(f"transaction {tx.public_id}: a live hold of {tx.hold_cents} cents")

@@ -101,9 +101,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the server exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.base_url + "/readyz", timeout=2).status_code == 200:
                     return
@@ -160,9 +158,7 @@ def provision(database_url: str, data_dir: Path, store_name: str | None = None) 
     from customer_credit.stores.service import create_store
 
     name = store_name or f"e2e-{uuid.uuid4().hex[:12]}"
-    database = Database(
-        Settings(database_url=database_url, data_dir=Path(data_dir), secret_key=SECRET_KEY)
-    )
+    database = Database(Settings(database_url=database_url, data_dir=Path(data_dir), secret_key=SECRET_KEY))
     try:
         with database.write() as session:
             store = create_store(session, name)
@@ -181,9 +177,7 @@ def open_database(database_url: str, data_dir: Path):
     from customer_credit.db.engine import Database
     from customer_credit.settings import Settings
 
-    return Database(
-        Settings(database_url=database_url, data_dir=Path(data_dir), secret_key=SECRET_KEY)
-    )
+    return Database(Settings(database_url=database_url, data_dir=Path(data_dir), secret_key=SECRET_KEY))
 
 
 @contextlib.contextmanager

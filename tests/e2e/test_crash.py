@@ -77,12 +77,26 @@ class CrashLoad:
         except httpx.HTTPError as error:
             return Outcome(None, error=type(error).__name__)
 
-    def request(self, client: httpx.Client, op: str, method: str, path: str, body: str | None = None,
-                key: str | None = None, **extra) -> Outcome:
+    def request(
+        self,
+        client: httpx.Client,
+        op: str,
+        method: str,
+        path: str,
+        body: str | None = None,
+        key: str | None = None,
+        **extra,
+    ) -> Outcome:
         """Sends until answered: a request that got no answer (the server died) is re-sent with
         the same key once the server is back."""
-        sent = Sent(op, key or f"crash-{uuid.uuid4().hex}", method, path,
-                    body.encode() if body is not None else None, **extra)
+        sent = Sent(
+            op,
+            key or f"crash-{uuid.uuid4().hex}",
+            method,
+            path,
+            body.encode() if body is not None else None,
+            **extra,
+        )
         with self.lock:
             self.sent.append(sent)
         for _ in range(60):
@@ -114,7 +128,10 @@ class CrashLoad:
             while not self.stop.is_set():
                 document = f"{rng.randrange(10**10, 10**11)}"
                 opened = self.request(
-                    client, "open", "POST", "/accounts",
+                    client,
+                    "open",
+                    "POST",
+                    "/accounts",
                     f'{{"document": "{document}", "documentType": "CPF", "email": "crash-{document}@example.com", '
                     f'"creditLimit": "100000"}}',
                 )
@@ -131,16 +148,26 @@ class CrashLoad:
         installments = rng.randint(1, 3)
         key = f"crash-{uuid.uuid4().hex}"
         held = self.request(
-            client, "hold", "POST", f"/accounts/{account}/transactions",
+            client,
+            "hold",
+            "POST",
+            f"/accounts/{account}/transactions",
             f'{{"value": "{value}", "settle": true, "installments": {installments}, "orderId": "{key}"}}',
-            key=key, value_cents=int(value * 100), installments=installments,
+            key=key,
+            value_cents=int(value * 100),
+            installments=installments,
         )
         if not held.ok:
             return
         transaction = held.json()["id"]
         settled = self.request(
-            client, "settle", "PUT", f"/accounts/{account}/transactions/{transaction}/settlement",
-            f'{{"value": "{value}"}}', value_cents=int(value * 100), installments=installments,
+            client,
+            "settle",
+            "PUT",
+            f"/accounts/{account}/transactions/{transaction}/settlement",
+            f'{{"value": "{value}"}}',
+            value_cents=int(value * 100),
+            installments=installments,
         )
         if not settled.ok:
             return
@@ -155,8 +182,9 @@ def _idempotency_records(database, store_id: int) -> dict[str, tuple[int, bytes]
 
     with database.read() as session:
         rows = session.execute(
-            select(IdempotencyRecord.key, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
-            .where(IdempotencyRecord.store_id == store_id)
+            select(
+                IdempotencyRecord.key, IdempotencyRecord.status_code, IdempotencyRecord.response_body
+            ).where(IdempotencyRecord.store_id == store_id)
         ).all()
     # A claim whose request is still executing (or died) has no outcome yet: (None, None).
     return {key: (status, None if body is None else bytes(body)) for key, status, body in rows}
@@ -170,13 +198,18 @@ def _answered_are_stored(load: CrashLoad, database, store_id: int, upto: int) ->
 
     records = _idempotency_records(database, store_id)
     with database.read() as session:
-        open_accounts = set(session.scalars(
-            select(Account.public_id).where(Account.store_id == store_id, Account.status == "Open")))
+        open_accounts = set(
+            session.scalars(
+                select(Account.public_id).where(Account.store_id == store_id, Account.status == "Open")
+            )
+        )
         transactions = {
             row.public_id: (row.order_id, row.status, row.settled_cents)
             for row in session.execute(
-                select(Transaction.public_id, Transaction.order_id, Transaction.status, Transaction.settled_cents)
-                .where(Transaction.store_id == store_id))
+                select(
+                    Transaction.public_id, Transaction.order_id, Transaction.status, Transaction.settled_cents
+                ).where(Transaction.store_id == store_id)
+            )
         }
         invoices = Counter(
             public_id.rsplit("-", 1)[0]
@@ -192,8 +225,10 @@ def _answered_are_stored(load: CrashLoad, database, store_id: int, upto: int) ->
         first = answered[0]
         stored = records.get(request.key)
         if stored != (first.status, first.raw):
-            problems.append(f"{request.op} {request.path}: answered {first.status} {first.raw[:120]!r}, "
-                            f"the database keeps {stored!r:.160}")
+            problems.append(
+                f"{request.op} {request.path}: answered {first.status} {first.raw[:120]!r}, "
+                f"the database keeps {stored!r:.160}"
+            )
         body = first.json()
         if request.op == "open" and body["id"] not in open_accounts:
             problems.append(f"open: account {body['id']} answered 2xx, not open in the database")
@@ -206,8 +241,10 @@ def _answered_are_stored(load: CrashLoad, database, store_id: int, upto: int) ->
             if found is None or found[1] != "Settled" or found[2] != request.value_cents:
                 problems.append(f"settle {body['id']}: answered 2xx, in the database as {found}")
             elif invoices[body["id"]] != request.installments:
-                problems.append(f"settle {body['id']}: {invoices[body['id']]} invoices, "
-                                f"{request.installments} installments")
+                problems.append(
+                    f"settle {body['id']}: {invoices[body['id']]} invoices, "
+                    f"{request.installments} installments"
+                )
     return problems
 
 
@@ -219,19 +256,33 @@ def _snapshot(database, store_id: int) -> dict:
     from customer_credit.transactions.models import Transaction
 
     with database.read() as session:
+
         def one(query):
             return session.execute(query).one()
 
         return {
-            "accounts": one(select(func.count(), func.coalesce(func.sum(Account.balance_cents), 0),
-                                   func.coalesce(func.sum(Account.pre_authorized_cents), 0))
-                            .where(Account.store_id == store_id)),
-            "transactions": one(select(func.count(), func.coalesce(func.sum(Transaction.settled_cents), 0))
-                                .where(Transaction.store_id == store_id)),
-            "invoices": one(select(func.count(), func.coalesce(func.sum(Invoice.paid_cents), 0))
-                            .where(Invoice.store_id == store_id)),
-            "entries": one(select(func.count(), func.coalesce(func.sum(Statement.value_cents), 0))
-                           .where(Statement.store_id == store_id)),
+            "accounts": one(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(Account.balance_cents), 0),
+                    func.coalesce(func.sum(Account.pre_authorized_cents), 0),
+                ).where(Account.store_id == store_id)
+            ),
+            "transactions": one(
+                select(func.count(), func.coalesce(func.sum(Transaction.settled_cents), 0)).where(
+                    Transaction.store_id == store_id
+                )
+            ),
+            "invoices": one(
+                select(func.count(), func.coalesce(func.sum(Invoice.paid_cents), 0)).where(
+                    Invoice.store_id == store_id
+                )
+            ),
+            "entries": one(
+                select(func.count(), func.coalesce(func.sum(Statement.value_cents), 0)).where(
+                    Statement.store_id == store_id
+                )
+            ),
             "keys": one(select(func.count()).where(IdempotencyRecord.store_id == store_id)),
         }
 
@@ -242,11 +293,14 @@ def _exactly_once(load: CrashLoad, database, store_id: int) -> list[str]:
     from customer_credit.transactions.models import Transaction
 
     with database.read() as session:
-        order_ids = Counter(session.scalars(select(Transaction.order_id).where(Transaction.store_id == store_id)))
+        order_ids = Counter(
+            session.scalars(select(Transaction.order_id).where(Transaction.store_id == store_id))
+        )
         payments = defaultdict(list)
         for meta, value in session.execute(
-            select(Statement.meta, Statement.value_cents)
-            .where(Statement.store_id == store_id, Statement.origin == PAYMENT)
+            select(Statement.meta, Statement.value_cents).where(
+                Statement.store_id == store_id, Statement.origin == PAYMENT
+            )
         ):
             payments[f"{meta['transactionId']}-{int(meta['installment']):02d}"].append(value)
     problems = []
@@ -256,14 +310,18 @@ def _exactly_once(load: CrashLoad, database, store_id: int) -> list[str]:
         if request.op == "hold":
             applied = 1 if answer is not None and answer.ok else 0
             if order_ids[request.key] != applied:
-                problems.append(f"hold with key {request.key}: {order_ids[request.key]} transactions, "
-                                f"answered {answer.status if answer else None}")
+                problems.append(
+                    f"hold with key {request.key}: {order_ids[request.key]} transactions, "
+                    f"answered {answer.status if answer else None}"
+                )
         elif request.op == "pay" and answer is not None and answer.ok:
             expected_payments[request.path.split("/")[4]].append(request.value_cents)
     for invoice_id in set(payments) | set(expected_payments):
         if sorted(payments[invoice_id]) != sorted(expected_payments[invoice_id]):
-            problems.append(f"invoice {invoice_id}: payments {sorted(payments[invoice_id])} recorded, "
-                            f"{sorted(expected_payments[invoice_id])} answered 2xx")
+            problems.append(
+                f"invoice {invoice_id}: payments {sorted(payments[invoice_id])} recorded, "
+                f"{sorted(expected_payments[invoice_id])} answered 2xx"
+            )
     return problems
 
 
@@ -287,9 +345,15 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
         phase("start")
         with httpx.Client(base_url=server.base_url, headers=credential.headers) as admin:
             config = {
-                "dailyInterestRate": 0, "invoicePostponementLimit": 0, "taxRate": 0, "maxPostponementDays": 0,
-                "defaultCreditValue": 0, "maxPreAuthorizationGrowthRate": 0, "myCreditsEnabled": False,
-                "toleranceEnabled": False, "automaticCheckingAccountCreationEnabled": False,
+                "dailyInterestRate": 0,
+                "invoicePostponementLimit": 0,
+                "taxRate": 0,
+                "maxPostponementDays": 0,
+                "defaultCreditValue": 0,
+                "maxPreAuthorizationGrowthRate": 0,
+                "myCreditsEnabled": False,
+                "toleranceEnabled": False,
+                "automaticCheckingAccountCreationEnabled": False,
                 "postponementEnabled": False,
             }
             assert admin.put(API + "/storeconfig", json=config).status_code == 200
@@ -310,11 +374,15 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
                 time.sleep(0.2)  # let the clients notice the lost connections
                 records = _idempotency_records(database, credential.store_id)
                 with load.lock:
-                    unanswered = [request for request in load.sent
-                                  if not request.attempts or request.attempts[-1].status is None]
+                    unanswered = [
+                        request
+                        for request in load.sent
+                        if not request.attempts or request.attempts[-1].status is None
+                    ]
                 report["unanswered_at_kills"] += len(unanswered)
                 report["unanswered_but_committed"] += sum(
-                    1 for request in unanswered if records.get(request.key, (None,))[0] is not None)
+                    1 for request in unanswered if records.get(request.key, (None,))[0] is not None
+                )
                 found = _answered_are_stored(load, database, credential.store_id, sent_before)
                 found += check_books(database, [credential.store_id])
                 with load.lock:
@@ -341,8 +409,11 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
         # Re-send everything that was answered 2xx or was once in flight, with its key.
         phase("final checks")
         before = _snapshot(database, credential.store_id)
-        resend = [request for request in load.sent
-                  if request.answer is not None and (request.answer.ok or request.in_flight_once)]
+        resend = [
+            request
+            for request in load.sent
+            if request.answer is not None and (request.answer.ok or request.in_flight_once)
+        ]
 
         def resend_share(share: list[Sent]) -> None:
             with httpx.Client(base_url=server.base_url, timeout=60) as client:
@@ -356,7 +427,9 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
                                 f"first 2xx {answer.raw[:120]!r}"
                             )
 
-        senders = [threading.Thread(target=resend_share, args=(resend[index::clients],)) for index in range(clients)]
+        senders = [
+            threading.Thread(target=resend_share, args=(resend[index::clients],)) for index in range(clients)
+        ]
         for sender in senders:
             sender.start()
         for sender in senders:

@@ -38,8 +38,12 @@ def open_account(client: httpx.Client, headers: dict, credit_limit: str) -> str:
     response = client.post(
         f"{API}/accounts",
         headers=headers,
-        json={"document": document, "documentType": "CPF", "email": f"{document}@example.com",
-              "creditLimit": credit_limit},
+        json={
+            "document": document,
+            "documentType": "CPF",
+            "email": f"{document}@example.com",
+            "creditLimit": credit_limit,
+        },
     )
     assert response.status_code == 200, response.text
     return response.json()["id"]
@@ -56,10 +60,15 @@ class SlowRequest:
 
     def __init__(self, port: int, method: str, path: str, headers: dict, body: bytes):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
-                 "Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            "Connection: close",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        self.rest = body[len(body) // 2:]
+        self.rest = body[len(body) // 2 :]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
 
     def finish(self) -> tuple[int, dict[str, str], bytes]:
@@ -89,8 +98,9 @@ def test_a_late_copy_of_a_refused_request_replays_the_refusal(server, credential
         assert fast.status_code == 409, fast.text
         assert fast.json()["error"]["code"] == "InsufficientCredit"
         # The hold fits from now on: a late copy that ran would be charged.
-        raised = client.put(f"{API}/accounts/{account_id}/creditlimit", headers=credential.headers,
-                            json={"value": "100"})
+        raised = client.put(
+            f"{API}/accounts/{account_id}/creditlimit", headers=credential.headers, json={"value": "100"}
+        )
         assert raised.status_code == 200, raised.text
 
         status, headers, content = late.finish()
@@ -99,8 +109,15 @@ def test_a_late_copy_of_a_refused_request_replays_the_refusal(server, credential
         assert headers.get("idempotent-replayed") == "true"
         assert held(client, credential.headers, account_id) == 0
         # Without the key's stored refusal the very same hold is accepted now.
-        other = client.post(path, headers={**credential.headers, "Idempotency-Key": f"slow-{uuid.uuid4()}",
-                                           "Content-Type": "application/json"}, content=body)
+        other = client.post(
+            path,
+            headers={
+                **credential.headers,
+                "Idempotency-Key": f"slow-{uuid.uuid4()}",
+                "Content-Type": "application/json",
+            },
+            content=body,
+        )
         assert other.status_code == 200, other.text
         assert held(client, credential.headers, account_id) == 20
 
@@ -136,8 +153,9 @@ def test_a_copy_arriving_while_the_first_executes_is_in_progress(database_url, s
         with psycopg.connect(conninfo) as locker:
             locker.execute("SELECT id FROM accounts WHERE public_id = %s FOR UPDATE", (account_id,))
             first = threading.Thread(
-                target=lambda: answers.append(httpx.post(server.base_url + path, headers=keyed,
-                                                         content=body, timeout=60))
+                target=lambda: answers.append(
+                    httpx.post(server.base_url + path, headers=keyed, content=body, timeout=60)
+                )
             )
             first.start()
             try:

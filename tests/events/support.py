@@ -111,7 +111,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             wbufsize = 64 * 1024  # one write per response (no Nagle / delayed-ACK stalls)
 
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 with receiver.lock:

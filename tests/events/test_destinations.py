@@ -10,7 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -31,7 +31,7 @@ def deliver(database) -> None:
     decides what is due; the other jobs are left out so other tests' data stays as it is)."""
     run_worker(
         database,
-        datetime(2100, 1, 1, tzinfo=timezone.utc),
+        datetime(2100, 1, 1, tzinfo=UTC),
         names=("events-sequence", "webhooks-fanout", "webhooks-deliver"),
     )
 
@@ -181,7 +181,9 @@ def test_an_ipv4_mapped_loopback_answer_is_refused_at_delivery(
     dns.answers["mapped.example.test"] = ["::ffff:127.0.0.1"]
     deliver(database)
     assert receiver.requests == []
-    assert [row.last_error for row in delivery_rows(database, endpoint["id"])] == ["refused: destination not allowed"]
+    assert [row.last_error for row in delivery_rows(database, endpoint["id"])] == [
+        "refused: destination not allowed"
+    ]
 
 
 def test_a_host_the_operator_allows_by_name_is_delivered_to_the_checked_address(
@@ -240,7 +242,9 @@ def test_connection_errors_are_recorded_as_a_fixed_category(api, database, regis
     assert logged["lastStatusCode"] is None and isinstance(logged["lastDurationMs"], int)
 
 
-def test_a_receiver_that_never_answers_is_recorded_as_a_timeout(api, database, settings, registered, monkeypatch):
+def test_a_receiver_that_never_answers_is_recorded_as_a_timeout(
+    api, database, settings, registered, monkeypatch
+):
     monkeypatch.setattr(settings, "webhook_timeout_s", 0.3)
     with socket.socket() as silent:  # the kernel accepts the connection; nobody ever answers
         silent.bind(("127.0.0.1", 0))
@@ -260,14 +264,30 @@ def tls_receiver(tmp_path):
         pytest.skip("needs the openssl command to make a certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
-         "-out", str(cert), "-subj", "/CN=hooks.internal.test", "-addext", "subjectAltName=DNS:hooks.internal.test"],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=hooks.internal.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.internal.test",
+        ],
         check=True,
         capture_output=True,
     )
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's hook name
+        def do_POST(self):
             self.rfile.read(int(self.headers.get("content-length", 0)))
             self.send_response(204)
             self.end_headers()
@@ -288,12 +308,16 @@ def tls_receiver(tmp_path):
     server.server_close()
 
 
-def test_https_to_a_pinned_address_still_verifies_the_certificate_for_the_name(tls_receiver, dns, monkeypatch):
+def test_https_to_a_pinned_address_still_verifies_the_certificate_for_the_name(
+    tls_receiver, dns, monkeypatch
+):
     """A guard on the transport: connecting to the checked address must keep SNI and the
     certificate check on the URL's host name."""
     port, cert, asked_names = tls_receiver
     default_context = ssl.create_default_context
-    monkeypatch.setattr(ssl, "create_default_context", lambda *args, **kwargs: default_context(cafile=str(cert)))
+    monkeypatch.setattr(
+        ssl, "create_default_context", lambda *args, **kwargs: default_context(cafile=str(cert))
+    )
     dns.answers["hooks.internal.test"] = ["127.0.0.1"]
     dns.answers["other.internal.test"] = ["127.0.0.1"]
     allowed = parse_allow_list("127.0.0.1")

@@ -65,18 +65,25 @@ def test_a_refused_or_rolled_back_change_writes_no_event(api, store, database):
     before = event_count(database, store)
     assert hold(api, opened, "500").status_code == 409
     assert api.put(f"/accounts/{opened}/tolerance", json={"value": "2"}).status_code == 400
-    assert api.post("/accounts", json={"document": opened.split("_")[0], "documentType": "CPF",
-                                       "email": "x@example.com"}).status_code == 409
+    assert (
+        api.post(
+            "/accounts",
+            json={"document": opened.split("_")[0], "documentType": "CPF", "email": "x@example.com"},
+        ).status_code
+        == 409
+    )
     assert event_count(database, store) == before
 
     class Crash(Exception):
         pass
 
-    with pytest.raises(Crash):
-        with database.write() as session:
-            accounts.change_credit_limit(session, store.principal(), opened, Decimal("700"))
-            assert session.scalar(select(func.count()).select_from(Event).where(Event.store_id == store.id)) == before + 1
-            raise Crash()
+    with pytest.raises(Crash), database.write() as session:
+        accounts.change_credit_limit(session, store.principal(), opened, Decimal("700"))
+        assert (
+            session.scalar(select(func.count()).select_from(Event).where(Event.store_id == store.id))
+            == before + 1
+        )
+        raise Crash()
     assert event_count(database, store) == before
     assert api.get(f"/accounts/{opened}").json()["creditLimit"] == 100
 
@@ -100,9 +107,12 @@ def test_an_overdue_invoice_is_announced_once_per_due_date(api, database, store)
     assert overdue[0]["data"]["changes"] == {"daysOverdue": 0}
 
     # Postponed past its due date, the invoice is overdue again when the new date passes.
-    assert api.put(
-        f"/accounts/{account_id}/invoices/{first['id']}/postponement", json={"dueDays": 10}
-    ).status_code == 200
+    assert (
+        api.put(
+            f"/accounts/{account_id}/invoices/{first['id']}/postponement", json={"dueDays": 10}
+        ).status_code
+        == 200
+    )
     run_worker(database, due + timedelta(days=9))
     assert len([e for e in feed(api) if e["type"] == "invoice.overdue"]) == 1
     run_worker(database, due + timedelta(days=12))

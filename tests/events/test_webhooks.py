@@ -5,7 +5,7 @@ account wait; a dispatcher killed mid-delivery loses nothing."""
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ from tests.helpers import account, configure, dec, hold, open_account, purchase
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -53,7 +53,11 @@ def per_account(events: list[dict]) -> dict[str, list[dict]]:
 
 def test_every_change_arrives_signed_in_order_with_its_ledger_entries(api, database, receiver, endpoint):
     configure(
-        api, postponementEnabled=True, invoicePostponementLimit=2, maxPostponementDays=30, toleranceEnabled=True
+        api,
+        postponementEnabled=True,
+        invoicePostponementLimit=2,
+        maxPostponementDays=30,
+        toleranceEnabled=True,
     )
     a = open_account(api, credit_limit="1000")["id"]
     b = open_account(api, credit_limit="500")["id"]
@@ -146,7 +150,9 @@ def delivery_rows(database, endpoint_public_id: str) -> list[SimpleNamespace]:
             select(WebhookEndpoint.id).where(WebhookEndpoint.public_id == endpoint_public_id)
         )
         rows = session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_pk).order_by(WebhookDelivery.seq)
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_pk)
+            .order_by(WebhookDelivery.seq)
         )
         columns = WebhookDelivery.__table__.columns.keys()
         return [SimpleNamespace(**{name: getattr(row, name) for name in columns}) for row in rows]
@@ -216,7 +222,9 @@ def test_a_receiver_failing_for_3_days_is_given_up_and_the_next_event_goes_out(
     assert delivery_rows(database, endpoint["id"])[1].status == "delivered"
 
 
-def test_a_dispatcher_killed_between_claim_and_post_loses_nothing(api, database, receiver, endpoint, monkeypatch):
+def test_a_dispatcher_killed_between_claim_and_post_loses_nothing(
+    api, database, receiver, endpoint, monkeypatch
+):
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "200"}))
     start = utcnow()

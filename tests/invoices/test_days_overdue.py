@@ -73,7 +73,10 @@ def test_days_overdue_are_calendar_days_in_the_store_zone(zone, due, now, days):
     assert days_overdue(local(zone, due), local(zone, now), ZoneInfo(zone)) == days
     # The same moments written in UTC: only the zone decides.
     utc = ZoneInfo("UTC")
-    assert days_overdue(local(zone, due).astimezone(utc), local(zone, now).astimezone(utc), ZoneInfo(zone)) == days
+    assert (
+        days_overdue(local(zone, due).astimezone(utc), local(zone, now).astimezone(utc), ZoneInfo(zone))
+        == days
+    )
 
 
 def test_a_day_of_25_hours_is_still_one_day():
@@ -124,7 +127,9 @@ def test_the_api_answer_follows_the_injected_clock_across_midnight(api, database
 def test_the_overdue_email_says_the_same_days_and_interest(api, database, store, zone, due, now, days):
     account_id, invoice_id = overdue_invoice(api, database, store, zone, local(zone, due))
     with database.read() as session:
-        invoice = session.scalar(select(Invoice).where(Invoice.store_id == store.id, Invoice.public_id == invoice_id))
+        invoice = session.scalar(
+            select(Invoice).where(Invoice.store_id == store.id, Invoice.public_id == invoice_id)
+        )
         account = session.get(Account, invoice.account_id)
         message = compose(session, Reminder(kind=AFTER, days=2), invoice, account, local(zone, now))
     assert f"is {days} day{'' if days == 1 else 's'} overdue" in message.text
@@ -150,8 +155,12 @@ def test_the_console_and_the_csv_export_agree_with_the_api(
     friendly_id = api.get(f"/accounts/{account_id}/invoices/{invoice_id}").json()["friendlyId"]
     console = signed_in(app, store)
     page_url = f"/admin/accounts/{account_id}/invoices/{invoice_id}"
-    moments = (("2026-12-01T14:59", 0, False), ("2026-12-01T15:01", 0, True), ("2026-12-02T23:59", 1, True),
-               ("2026-12-03T00:01", 2, True))
+    moments = (
+        ("2026-12-01T14:59", 0, False),
+        ("2026-12-01T15:01", 0, True),
+        ("2026-12-02T23:59", 1, True),
+        ("2026-12-03T00:01", 2, True),
+    )
     for now, days, expired in moments:
         frozen_clock.set(local(SAO_PAULO, now))
         assert api.get(f"/accounts/{account_id}/invoices/{invoice_id}").json()["daysOverdue"] == days

@@ -1,7 +1,7 @@
 """Invoices through HTTP: the state table of domain.md, partial payments, postponement,
 overdue interest, change (observation / paymentLink), and search with every filter."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -17,7 +17,7 @@ ALL_INVOICES = "/api/creditcontrol/invoices"
 
 
 def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 def when(text: str) -> datetime:
@@ -390,7 +390,12 @@ def test_postponement_refusal_codes_are_distinct(api):
     codes.add(refused(bill.postpone(1), 409))
     assert bill.pay().status_code == 200
     codes.add(refused(bill.postpone(1), 409))
-    assert codes == {"PostponementDisabled", "PostponementTooLong", "PostponementLimitReached", "InvoiceNotOpened"}
+    assert codes == {
+        "PostponementDisabled",
+        "PostponementTooLong",
+        "PostponementLimitReached",
+        "InvoiceNotOpened",
+    }
 
 
 # --- overdue ------------------------------------------------------------------------------------
@@ -403,7 +408,7 @@ def test_overdue_invoice_reports_days_and_interest_without_changing_value(api, d
     assert fresh["daysOverdue"] == 0
     assert dec(fresh["interest"]) == 0
 
-    due = datetime(2026, 3, 1, 21, 0, tzinfo=timezone.utc)
+    due = datetime(2026, 3, 1, 21, 0, tzinfo=UTC)
     frozen_clock.set(due + timedelta(days=10, hours=2))  # 10 calendar days later, 23:00 (UTC store)
     set_invoice(database, store, bill.id, due_at=due, original_due_at=due)
     invoice = bill.get()
@@ -429,7 +434,7 @@ def test_overdue_invoice_reports_days_and_interest_without_changing_value(api, d
 
 def test_overdue_without_interest_rate_reports_zero_interest(api, database, store, frozen_clock):
     bill = Bill(api, "100")
-    due = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    due = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     frozen_clock.set(due + timedelta(days=3, minutes=1))
     set_invoice(database, store, bill.id, due_at=due)
     invoice = bill.get()
@@ -460,7 +465,9 @@ def test_payment_link_http_and_https_are_kept(api, link):
 def test_observation_set_kept_and_cleared(api):
     bill = Bill(api, "30")
     longest = "x" * 1000
-    assert bill.change("Opened", observation=longest, paymentLink="https://pay.example.com").status_code == 200
+    assert (
+        bill.change("Opened", observation=longest, paymentLink="https://pay.example.com").status_code == 200
+    )
     assert bill.get()["observation"] == longest
 
     refused(bill.change("Opened", observation="y" * 1001), 400)
@@ -524,7 +531,11 @@ def catalogue(api, database, store):
             body["observation"] = observation
         assert api.put(path, json=body).status_code == 200
         set_invoice(database, store, invoice_id, created_at=created, due_at=due, original_due_at=due)
-        made[name] = {"id": invoice_id, "account": account_id, "friendlyId": api.get(path).json()["friendlyId"]}
+        made[name] = {
+            "id": invoice_id,
+            "account": account_id,
+            "friendlyId": api.get(path).json()["friendlyId"],
+        }
     return made
 
 
@@ -566,9 +577,9 @@ def test_search_filters_by_created_date(api, catalogue):
     assert found(api, createDateTo="2024-03-02") == names(catalogue, "a", "b")
     assert found(api, createdDateFrom="2024-03-02", createdDateTo="2024-03-03") == names(catalogue, "b", "c")
     # Date-times are inclusive on both ends.
-    assert found(
-        api, createdDateFrom="2024-03-02T23:59:59Z", createdDateTo="2024-03-03T00:00:00Z"
-    ) == names(catalogue, "b", "c")
+    assert found(api, createdDateFrom="2024-03-02T23:59:59Z", createdDateTo="2024-03-03T00:00:00Z") == names(
+        catalogue, "b", "c"
+    )
     assert found(api, createdDateFrom="2024-03-05") == []
 
 

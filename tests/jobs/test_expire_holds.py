@@ -3,7 +3,7 @@ goes down, no ledger entry) and cannot be settled after that; two workers at onc
 hold exactly once."""
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ def hold_expiry_only(database, clock: datetime) -> Worker:
 
 
 def test_the_worker_releases_an_expired_hold_and_settlement_is_refused(api, database):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     opened = open_account(api, credit_limit="100")
     expiring = hold(api, opened["id"], "30", expirationDate=stamp(now + timedelta(minutes=5)))
     assert expiring.status_code == 200, expiring.text
@@ -72,7 +72,7 @@ def test_the_worker_releases_an_expired_hold_and_settlement_is_refused(api, data
 
 
 def test_an_expired_hold_is_not_counted_twice_by_a_cancel(api, database):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     opened = open_account(api, credit_limit="100")
     expiring = hold(api, opened["id"], "30", expirationDate=stamp(now + timedelta(minutes=5)))
     Worker(database, clock=at(now + timedelta(minutes=6))).run_once()
@@ -89,14 +89,16 @@ def test_two_workers_at_once_release_each_hold_exactly_once(api, database):
     if database.is_sqlite:
         pytest.skip("several workers at once are a PostgreSQL deployment")
     for _ in range(2):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         deadline = now + timedelta(minutes=10)
         # Clear anything else due by then, so that the counts below are ours alone.
         hold_expiry_only(database, deadline).run_once()
         accounts = [open_account(api, credit_limit="100")["id"] for _ in range(6)]
         for index, account_id in enumerate(accounts):
             for minutes in (1, 2, 3):
-                taken = hold(api, account_id, "10", expirationDate=stamp(now + timedelta(minutes=minutes + index)))
+                taken = hold(
+                    api, account_id, "10", expirationDate=stamp(now + timedelta(minutes=minutes + index))
+                )
                 assert taken.status_code == 200, taken.text
 
         barrier = threading.Barrier(2)

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -78,13 +79,17 @@ CAPS = {
     "refund": 5,
 }
 # Enough capped steps that need neither holds nor invoices for any example to run its course.
-assert STEPS <= MAX_ACCOUNTS + sum(
+assert MAX_ACCOUNTS + sum(
     CAPS[name]
     for name in (
-        "change_credit", "configure_store", "decrease_balance", "read_through_http",
-        "create_hold", "purchase",
+        "change_credit",
+        "configure_store",
+        "decrease_balance",
+        "read_through_http",
+        "create_hold",
+        "purchase",
     )
-)
+) >= STEPS
 CHECK_EVERY = 4
 OUTCOMES: Counter = Counter()
 
@@ -240,21 +245,48 @@ STATUSES = st.sampled_from(["Opened", "Paid", "Cancelled"])
 
 
 ACCOUNT_COLUMNS = (
-    Account.id, Account.public_id, Account.status, Account.credit_limit_cents,
-    Account.tolerance_units, Account.initial_credit_limit_cents, Account.initial_tolerance_units,
-    Account.balance_cents, Account.pre_authorized_cents, Account.document, Account.email,
+    Account.id,
+    Account.public_id,
+    Account.status,
+    Account.credit_limit_cents,
+    Account.tolerance_units,
+    Account.initial_credit_limit_cents,
+    Account.initial_tolerance_units,
+    Account.balance_cents,
+    Account.pre_authorized_cents,
+    Account.document,
+    Account.email,
     Account.updated_at,
 )
 HOLD_COLUMNS = (
-    Transaction.id, Transaction.account_id, Transaction.public_id, Transaction.status,
-    Transaction.hold_cents, Transaction.original_hold_cents, Transaction.settled_cents,
-    Transaction.refunded_cents, Transaction.refund_excess_cents, Transaction.settle,
-    Transaction.installments, Transaction.expires_at, Transaction.updated_at,
+    Transaction.id,
+    Transaction.account_id,
+    Transaction.public_id,
+    Transaction.status,
+    Transaction.hold_cents,
+    Transaction.original_hold_cents,
+    Transaction.settled_cents,
+    Transaction.refunded_cents,
+    Transaction.refund_excess_cents,
+    Transaction.settle,
+    Transaction.installments,
+    Transaction.expires_at,
+    Transaction.updated_at,
 )
 INVOICE_COLUMNS = (
-    Invoice.id, Invoice.transaction_id, Invoice.public_id, Invoice.installment, Invoice.status,
-    Invoice.value_cents, Invoice.paid_cents, Invoice.due_at, Invoice.original_due_at,
-    Invoice.postponement_count, Invoice.observation, Invoice.updated_at, Invoice.resolved_at,
+    Invoice.id,
+    Invoice.transaction_id,
+    Invoice.public_id,
+    Invoice.installment,
+    Invoice.status,
+    Invoice.value_cents,
+    Invoice.paid_cents,
+    Invoice.due_at,
+    Invoice.original_due_at,
+    Invoice.postponement_count,
+    Invoice.observation,
+    Invoice.updated_at,
+    Invoice.resolved_at,
 )
 
 
@@ -314,19 +346,13 @@ class LedgerMachine(RuleBasedStateMachine):
         with self.database.read() as session:
             return DbState(
                 accounts=session.execute(
-                    select(*ACCOUNT_COLUMNS)
-                    .where(Account.store_id == store_id)
-                    .order_by(Account.id)
+                    select(*ACCOUNT_COLUMNS).where(Account.store_id == store_id).order_by(Account.id)
                 ).all(),
                 holds=session.execute(
-                    select(*HOLD_COLUMNS)
-                    .where(Transaction.store_id == store_id)
-                    .order_by(Transaction.id)
+                    select(*HOLD_COLUMNS).where(Transaction.store_id == store_id).order_by(Transaction.id)
                 ).all(),
                 invoices=session.execute(
-                    select(*INVOICE_COLUMNS)
-                    .where(Invoice.store_id == store_id)
-                    .order_by(Invoice.id)
+                    select(*INVOICE_COLUMNS).where(Invoice.store_id == store_id).order_by(Invoice.id)
                 ).all(),
                 entries=[
                     tuple(row)
@@ -440,9 +466,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return sum(self.invoices[i].paid for i in hold.invoices)
 
     def open_owed(self, hold: ModelHold) -> int:
-        return sum(
-            self.invoices[i].owed for i in hold.invoices if self.invoices[i].status == "Opened"
-        )
+        return sum(self.invoices[i].owed for i in hold.invoices if self.invoices[i].status == "Opened")
 
     def lower(self, hold: ModelHold, amount: int) -> int:
         """Takes `amount` off the open invoices, last installment first; returns the rest."""
@@ -466,7 +490,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 OUTCOMES["credit limit change: half a cent to round"] += 1
             account.credit_entries.append(
                 CreditEntry(
-                    "creditLimit", account.limit, new_limit, account.tolerance,
+                    "creditLimit",
+                    account.limit,
+                    new_limit,
+                    account.tolerance,
                     limit_entry(account.limit, new_limit, account.tolerance),
                 )
             )
@@ -476,7 +503,10 @@ class LedgerMachine(RuleBasedStateMachine):
         if new_units != account.tolerance:
             account.credit_entries.append(
                 CreditEntry(
-                    "tolerance", account.tolerance, new_units, account.limit,
+                    "tolerance",
+                    account.tolerance,
+                    new_units,
+                    account.limit,
                     tolerance_entry(account.limit, account.tolerance, new_units),
                 )
             )
@@ -552,9 +582,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if how == "limit" and account.tolerance in (2500, 5000, 7500):
             # Odd cents at such a tolerance leave half a cent to round.
-            limits = st.one_of(
-                limits, st.integers(0, 10_000).map(lambda k: account.limit + 2 * k + 1)
-            )
+            limits = st.one_of(limits, st.integers(0, 10_000).map(lambda k: account.limit + 2 * k + 1))
         if how == "update":
             limit = data.draw(st.none() | limits, label="new limit")
             tolerance = data.draw(st.none() | TOLERANCES, label="new tolerance")
@@ -656,14 +684,18 @@ class LedgerMachine(RuleBasedStateMachine):
         return data.draw(st.one_of(*choices), label="hold value")
 
     def _create_hold(
-        self, account: ModelAccount, value: int, *, settle: bool, installments: int,
-        expiring: bool, via_put: bool,
+        self,
+        account: ModelAccount,
+        value: int,
+        *,
+        settle: bool,
+        installments: int,
+        expiring: bool,
+        via_put: bool,
     ) -> ModelHold | None:
         refusals = {"InsufficientCredit"} if value > self.room(account) else set()
         expires_at = utcnow() + timedelta(hours=1) if expiring else None
-        fields = dict(
-            value=money(value), settle=settle, installments=installments, expires_at=expires_at
-        )
+        fields = dict(value=money(value), settle=settle, installments=installments, expires_at=expires_at)
         if via_put:
             transaction_id = uuid.uuid4().hex.upper()
             created = self.attempt(
@@ -684,9 +716,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if via_put:
             assert created.public_id == transaction_id
         account.held += value
-        hold = ModelHold(
-            created.public_id, account.public_id, settle, installments, value, value, expiring
-        )
+        hold = ModelHold(created.public_id, account.public_id, settle, installments, value, value, expiring)
         self.holds[hold.public_id] = hold
         self.grown = account.public_id
         return hold
@@ -705,21 +735,27 @@ class LedgerMachine(RuleBasedStateMachine):
         self.calls["create_hold"] += 1
         account = self.pick(data, self.accounts, prefer=self.has_room)
         self._create_hold(
-            account, self.hold_value(data, account), settle=settle, installments=installments,
-            expiring=expiring, via_put=via_put,
+            account,
+            self.hold_value(data, account),
+            settle=settle,
+            installments=installments,
+            expiring=expiring,
+            via_put=via_put,
         )
 
-    @precondition(
-        lambda self: len(self.holds) < MAX_HOLDS and self.calls["purchase"] < CAPS["purchase"]
-    )
+    @precondition(lambda self: len(self.holds) < MAX_HOLDS and self.calls["purchase"] < CAPS["purchase"])
     @rule(data=st.data(), installments=INSTALLMENTS)
     def purchase(self, data, installments):
         """A hold settled at once, for its value or another one."""
         self.calls["purchase"] += 1
         account = self.pick(data, self.accounts, prefer=self.has_room)
         hold = self._create_hold(
-            account, self.hold_value(data, account), settle=True, installments=installments,
-            expiring=False, via_put=False,
+            account,
+            self.hold_value(data, account),
+            settle=True,
+            installments=installments,
+            expiring=False,
+            via_put=False,
         )
         if hold is not None:
             self._settle(hold, self.settle_value(data, hold))
@@ -967,9 +1003,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(i.status != "Cancelled" for i in self.invoices.values()))
     @rule(
         data=st.data(),
-        action=st.sampled_from(
-            ["pay", "pay part", "pay part", "cancel", "status", "status", "postpone"]
-        ),
+        action=st.sampled_from(["pay", "pay part", "pay part", "cancel", "status", "status", "postpone"]),
     )
     def invoice_action(self, data, action):
         """Pay (whole or part), cancel (DELETE), PUT a status (Paid → Opened reverses the
@@ -1194,19 +1228,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
         by_pk = {a.id: a.public_id for a in state.accounts}
         assert sorted(by_pk.values()) == sorted(self.accounts)
-        moved = {pk: 0 for pk in by_pk}
+        moved = dict.fromkeys(by_pk, 0)
         credit_entries = {pk: [] for pk in by_pk}
         for _id, account_pk, origin, value, meta in state.entries:
             if origin == CREDIT:
                 credit_entries[account_pk].append((value, meta))
             else:
                 moved[account_pk] += value
-        live_holds = {pk: 0 for pk in by_pk}
+        live_holds = dict.fromkeys(by_pk, 0)
         for hold in state.holds:
             if hold.status == "Authorized":
                 live_holds[hold.account_id] += hold.hold_cents
         account_of_hold = {hold.id: hold.account_id for hold in state.holds}
-        owed_by_account = {pk: 0 for pk in by_pk}
+        owed_by_account = dict.fromkeys(by_pk, 0)
         for invoice in state.invoices:
             if invoice.status == "Opened":
                 owed_by_account[account_of_hold[invoice.transaction_id]] += (
@@ -1236,7 +1270,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert numbers.available_credit == limit + balance - held
             # Every Credit entry: domain.md's value for the change its metadata names.
             assert len(credit_entries[row.id]) == len(model.credit_entries)
-            for (value, meta), expected in zip(credit_entries[row.id], model.credit_entries):
+            for (value, meta), expected in zip(credit_entries[row.id], model.credit_entries, strict=False):
                 assert value == expected.value, (meta, expected)
                 if expected.kind == "creditLimit":
                     assert money(expected.before) == Decimal(meta["creditLimit"]["from"])
@@ -1261,18 +1295,30 @@ class LedgerMachine(RuleBasedStateMachine):
                 invoice_sums.get(invoice.transaction_id, 0) + invoice.value_cents
             )
             if invoice.status == "Cancelled":
-                cancelled_sums[invoice.transaction_id] = cancelled_sums.get(
-                    invoice.transaction_id, 0
-                ) + (invoice.value_cents - invoice.paid_cents)
+                cancelled_sums[invoice.transaction_id] = cancelled_sums.get(invoice.transaction_id, 0) + (
+                    invoice.value_cents - invoice.paid_cents
+                )
         for row in state.holds:
             model = self.holds[row.public_id]
             assert by_pk[row.account_id] == model.account
             assert (
-                row.status, row.hold_cents, row.original_hold_cents, row.settled_cents,
-                row.refunded_cents, row.refund_excess_cents, row.settle, row.installments,
+                row.status,
+                row.hold_cents,
+                row.original_hold_cents,
+                row.settled_cents,
+                row.refunded_cents,
+                row.refund_excess_cents,
+                row.settle,
+                row.installments,
             ) == (
-                model.status, model.hold, model.original, model.settled, model.refunded,
-                model.refund_excess, model.settle, model.installments,
+                model.status,
+                model.hold,
+                model.original,
+                model.settled,
+                model.refunded,
+                model.refund_excess,
+                model.settle,
+                model.installments,
             )
             assert invoice_sums.get(row.id, 0) == row.settled_cents - (
                 row.refunded_cents - row.refund_excess_cents
@@ -1287,7 +1333,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for row in state.invoices:
             model = self.invoices[row.public_id]
             assert (row.installment, row.value_cents, row.paid_cents, row.status) == (
-                model.installment, model.value, model.paid, model.status,
+                model.installment,
+                model.value,
+                model.paid,
+                model.status,
             ), row.public_id
             assert row.postponement_count == model.postponements
             assert row.due_at - row.original_due_at == timedelta(days=model.postponed_days)
@@ -1306,9 +1355,7 @@ def machine_settings() -> settings:
 
 
 def test_ledger_state_machine(database, http):
-    machine = type(
-        "LedgerMachineOnThisDatabase", (LedgerMachine,), {"database": database, "http": http}
-    )
+    machine = type("LedgerMachineOnThisDatabase", (LedgerMachine,), {"database": database, "http": http})
     OUTCOMES.clear()
     run_state_machine_as_test(machine, settings=machine_settings())
     print("\n".join(f"{count:5d}  {outcome}" for outcome, count in sorted(OUTCOMES.items())))

@@ -122,7 +122,10 @@ def test_sequence_of_changes_uses_current_values(api):
     change_tolerance(api, opened["id"], "0")  # 9500 × −0.2 = −1900
     page = statements(api, opened["id"])
     assert [entry["value"] for entry in page["statements"]] == [
-        Decimal("-1100"), Decimal("900"), Decimal("600"), Decimal("-1900"),
+        Decimal("-1100"),
+        Decimal("900"),
+        Decimal("600"),
+        Decimal("-1900"),
     ]
     assert {entry["origin"] for entry in page["statements"]} == {"Credit"}
     assert page["intervalBalance"] == Decimal("-1500")
@@ -149,7 +152,10 @@ def test_entries_oldest_first_with_all_origins_and_balances(api):
     rows = page["statements"]
     assert [entry["origin"] for entry in rows] == ["Credit", "Invoice", "Payment", "Statement"]
     assert [entry["value"] for entry in rows] == [
-        Decimal("1100"), Decimal("-100.50"), Decimal("50.25"), Decimal("-15"),
+        Decimal("1100"),
+        Decimal("-100.50"),
+        Decimal("50.25"),
+        Decimal("-15"),
     ]
     dates = [parse_date(entry["date"]) for entry in rows]
     assert dates == sorted(dates)
@@ -200,7 +206,11 @@ def five_entries(api):
     assert debit(api, account_id, "-30").status_code == 200
     rows = statements(api, account_id)["statements"]
     assert [entry["value"] for entry in rows] == [
-        Decimal("500"), Decimal("-10"), Decimal("-20"), Decimal("-100"), Decimal("-30"),
+        Decimal("500"),
+        Decimal("-10"),
+        Decimal("-20"),
+        Decimal("-100"),
+        Decimal("-30"),
     ]
     return account_id, rows
 
@@ -208,7 +218,11 @@ def five_entries(api):
 def test_window_from_a_moment(api, five_entries):
     account_id, rows = five_entries
     page = statements(api, account_id, dateFrom=rows[2]["date"])
-    assert [entry["value"] for entry in page["statements"]] == [Decimal("-20"), Decimal("-100"), Decimal("-30")]
+    assert [entry["value"] for entry in page["statements"]] == [
+        Decimal("-20"),
+        Decimal("-100"),
+        Decimal("-30"),
+    ]
     assert page["previousBalance"] == Decimal("-10")  # B before the window: Credit excluded
     assert page["intervalBalance"] == Decimal("-150")  # Credit included
     assert page["currentBalance"] == Decimal("-60")
@@ -217,7 +231,11 @@ def test_window_from_a_moment(api, five_entries):
 def test_window_between_two_moments(api, five_entries):
     account_id, rows = five_entries
     page = statements(api, account_id, dateFrom=rows[1]["date"], dateTo=rows[3]["date"])
-    assert [entry["value"] for entry in page["statements"]] == [Decimal("-10"), Decimal("-20"), Decimal("-100")]
+    assert [entry["value"] for entry in page["statements"]] == [
+        Decimal("-10"),
+        Decimal("-20"),
+        Decimal("-100"),
+    ]
     assert page["previousBalance"] == 0
     assert page["intervalBalance"] == Decimal("-130")
     assert page["currentBalance"] == Decimal("-60")

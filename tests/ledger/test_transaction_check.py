@@ -28,20 +28,41 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
             select(Account).where(Account.store_id == store.id, Account.public_id == account_public_id)
         )
         transaction = Transaction(
-            store_id=store.id, account_id=row.id, public_id=TRANSACTION_ID, settle=True,
-            installments=1, hold_cents=0, original_hold_cents=10_000, settled_cents=10_000,
-            refunded_cents=10_000, refund_excess_cents=10_000, friendly_prefix="Broken01",
-            status=SETTLED, created_at=now, updated_at=now, settled_at=now,
+            store_id=store.id,
+            account_id=row.id,
+            public_id=TRANSACTION_ID,
+            settle=True,
+            installments=1,
+            hold_cents=0,
+            original_hold_cents=10_000,
+            settled_cents=10_000,
+            refunded_cents=10_000,
+            refund_excess_cents=10_000,
+            friendly_prefix="Broken01",
+            status=SETTLED,
+            created_at=now,
+            updated_at=now,
+            settled_at=now,
         )
         session.add(transaction)
         session.flush()
         session.add(
             Invoice(
-                store_id=store.id, account_id=row.id, transaction_id=transaction.id,
-                public_id=f"{TRANSACTION_ID}-01", friendly_id="Broken01-1", installment=1,
-                number_of_installments=1, value_cents=10_000, paid_cents=0, status=CANCELLED,
-                due_at=now + timedelta(days=30), original_due_at=now + timedelta(days=30),
-                created_at=now, updated_at=now, resolved_at=now,
+                store_id=store.id,
+                account_id=row.id,
+                transaction_id=transaction.id,
+                public_id=f"{TRANSACTION_ID}-01",
+                friendly_id="Broken01-1",
+                installment=1,
+                number_of_installments=1,
+                value_cents=10_000,
+                paid_cents=0,
+                status=CANCELLED,
+                due_at=now + timedelta(days=30),
+                original_due_at=now + timedelta(days=30),
+                created_at=now,
+                updated_at=now,
+                resolved_at=now,
             )
         )
         for value, meta in (
@@ -51,8 +72,13 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
         ):
             session.add(
                 Statement(
-                    store_id=store.id, account_id=row.id, origin=INVOICE, value_cents=value,
-                    done_by="tampering@example.com", meta=meta, created_at=now,
+                    store_id=store.id,
+                    account_id=row.id,
+                    origin=INVOICE,
+                    value_cents=value,
+                    done_by="tampering@example.com",
+                    meta=meta,
+                    created_at=now,
                 )
             )
         row.balance_cents += 10_000
@@ -91,7 +117,9 @@ def test_check_agrees_with_stored_transaction_totals(api, database, store):
     """The stored settled and refunded values are compared with the entries too."""
     opened = open_account(api, credit_limit="1000")
     transaction_id = purchase(api, opened["id"], "100", installments=2)
-    refunded = api.post(f"/accounts/{opened['id']}/transactions/{transaction_id}/refunds", json={"value": "20"})
+    refunded = api.post(
+        f"/accounts/{opened['id']}/transactions/{transaction_id}/refunds", json={"value": "20"}
+    )
     assert refunded.status_code == 200, refunded.text
     with database.read() as session:
         assert recompute_mismatches(session, store.id) == []
@@ -102,7 +130,9 @@ def test_check_agrees_with_stored_transaction_totals(api, database, store):
     try:
         with database.write() as session:
             transaction = session.scalar(
-                select(Transaction).where(Transaction.store_id == store.id, Transaction.public_id == transaction_id)
+                select(Transaction).where(
+                    Transaction.store_id == store.id, Transaction.public_id == transaction_id
+                )
             )
             transaction.refunded_cents = 1_000
             session.flush()

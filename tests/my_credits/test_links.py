@@ -4,7 +4,7 @@ minted only with Create Checking Accounts and only for the owner or a holder; th
 never stored; expiry follows the app's clock."""
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +18,7 @@ from tests.console.support import signed_in
 from tests.console.test_cli import run
 from tests.helpers import configure, open_account
 
-T0 = datetime(2031, 3, 4, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2031, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def customer(app) -> TestClient:
@@ -111,24 +111,36 @@ def test_closing_the_account_revokes_its_links(app, shop):
     assert {link["status"] for link in after.values()} == {"revoked"}
     assert {link["revokedReason"] for link in after.values()} == {"account closed"}
     # A reopened account with the same id starts without links, and a closed one takes no new ones.
-    reopened = shop.post("/accounts", json={
-        "document": account_id.split("_")[0], "documentType": "CPF", "email": "closing@example.com",
-    })
+    reopened = shop.post(
+        "/accounts",
+        json={
+            "document": account_id.split("_")[0],
+            "documentType": "CPF",
+            "email": "closing@example.com",
+        },
+    )
     assert reopened.status_code == 200 and listed(shop, account_id) == {}
     assert opens(app, owner["url"]) == 410
 
 
 def test_removing_a_holder_revokes_the_links_issued_to_them(app, shop):
     account_id = open_account(shop, email="boss@example.com")["id"]
-    added = shop.post(f"/accounts/{account_id}/holders", json={"claims": {"email": "Temp@Example.com"}}).json()
+    added = shop.post(
+        f"/accounts/{account_id}/holders", json={"claims": {"email": "Temp@Example.com"}}
+    ).json()
     holder_link = mint(shop, account_id, "temp@example.com")
     owner_link = mint(shop, account_id, "boss@example.com")
     assert opens(app, holder_link["url"]) == 200
     assert shop.delete(f"/accounts/{account_id}/holders/{added['id']}").status_code == 200
     assert opens(app, holder_link["url"]) == 410
     assert opens(app, owner_link["url"]) == 200
-    statuses = {link["email"]: (link["status"], link["revokedReason"]) for link in listed(shop, account_id).values()}
-    assert statuses == {"temp@example.com": ("revoked", "holder removed"), "boss@example.com": ("active", None)}
+    statuses = {
+        link["email"]: (link["status"], link["revokedReason"]) for link in listed(shop, account_id).values()
+    }
+    assert statuses == {
+        "temp@example.com": ("revoked", "holder removed"),
+        "boss@example.com": ("active", None),
+    }
     # The removed holder can no longer be sent a link.
     refused = shop.post(f"/accounts/{account_id}/mycredits/links", json={"email": "temp@example.com"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "NotOwnerOrHolder"
@@ -144,7 +156,10 @@ def test_a_read_only_key_lists_but_cannot_mint_or_revoke(store, shop):
     assert set(listed(reader, account_id)) == {link["id"]}
     assert listed(shop, account_id)[link["id"]]["status"] == "active"
     creator = store.api(resources=["Create Checking Accounts"])
-    assert creator.post(f"/accounts/{account_id}/mycredits/links", json={"email": "ro@example.com"}).status_code == 200
+    assert (
+        creator.post(f"/accounts/{account_id}/mycredits/links", json={"email": "ro@example.com"}).status_code
+        == 200
+    )
     assert creator.delete(f"/accounts/{account_id}/mycredits/links/{link['id']}").status_code == 200
 
 
@@ -157,9 +172,10 @@ def test_a_link_goes_only_to_the_owner_or_a_holder(store, shop):
     assert error["code"] == "NotOwnerOrHolder" and error["details"][0]["field"] == "email"
     assert listed(shop, account_id) == {} and listed(shop, other) == {}
     # The rule is the service's, whoever calls it.
-    with store.database.write() as session:
-        with pytest.raises(links.Conflict) as raised:
-            links.issue_link(session, store.principal(), account_id, "stranger@example.com", timedelta(hours=1))
+    with store.database.write() as session, pytest.raises(links.Conflict) as raised:
+        links.issue_link(
+            session, store.principal(), account_id, "stranger@example.com", timedelta(hours=1)
+        )
     assert raised.value.code == "NotOwnerOrHolder"
     assert mint(shop, account_id, " OWNER@example.com ")["email"] == "owner@example.com"
 
@@ -172,7 +188,9 @@ def test_the_token_is_stored_only_as_its_hash(store, shop):
     with store.database.read() as session:
         row = session.scalar(select(MyCreditsLink).where(MyCreditsLink.public_id == link["id"]))
         assert row.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
-        every_value = [str(value) for stored in session.execute(select(MyCreditsLink.__table__)) for value in stored]
+        every_value = [
+            str(value) for stored in session.execute(select(MyCreditsLink.__table__)) for value in stored
+        ]
     assert every_value and all(token not in value for value in every_value)
 
 
@@ -223,7 +241,9 @@ def test_the_console_lists_and_revokes_links(app, store, shop):
     created = console.post(f"{page_url}/my-credits-links", {"email": "desk@example.com", "hours": "5"})
     assert created.status_code == 200, created.text
     assert "It is shown only now" in created.text
-    url = created.text.split('id="my-credits-url" class="wide mono" type="text" readonly value="')[1].split('"')[0]
+    url = created.text.split('id="my-credits-url" class="wide mono" type="text" readonly value="')[1].split(
+        '"'
+    )[0]
     assert opens(app, url) == 200
     (link,) = listed(shop, account_id).values()
     page = console.get(page_url).text
@@ -245,9 +265,13 @@ def test_the_console_lists_and_revokes_links(app, store, shop):
 def test_the_console_refuses_a_link_for_someone_else(app, store, shop):
     account_id = open_account(shop, email="mine@example.com")["id"]
     console = signed_in(app, store)
-    refused = console.post(f"/admin/accounts/{account_id}/my-credits-links", {"email": "else@example.com", "hours": "5"})
+    refused = console.post(
+        f"/admin/accounts/{account_id}/my-credits-links", {"email": "else@example.com", "hours": "5"}
+    )
     assert refused.status_code == 409 and "holders" in refused.text
-    too_long = console.post(f"/admin/accounts/{account_id}/my-credits-links", {"email": "mine@example.com", "hours": "169"})
+    too_long = console.post(
+        f"/admin/accounts/{account_id}/my-credits-links", {"email": "mine@example.com", "hours": "169"}
+    )
     assert too_long.status_code == 400
     assert listed(shop, account_id) == {}
 
@@ -263,7 +287,9 @@ def test_the_cli_creates_lists_and_revokes_links(app, store, shop, settings, tmp
     base = ("--store", store.name, "--account", account_id)
     stranger = run(env, "links", "create", *base, "--email", "nobody@example.com")
     assert stranger.returncode != 0 and "holders' e-mail" in stranger.stderr
-    created = run(env, "links", "create", *base, "--email", "cli@example.com", "--base-url", "http://testserver")
+    created = run(
+        env, "links", "create", *base, "--email", "cli@example.com", "--base-url", "http://testserver"
+    )
     assert created.returncode == 0, created.stderr
     url = created.stdout.strip()
     assert opens(app, url) == 200
@@ -287,7 +313,10 @@ def test_junk_ids_and_bodies_are_4xx(shop, bad_id):
         shop.delete(f"/accounts/{account_id}/mycredits/links/{bad_id}"),
         shop.delete(f"/accounts/{bad_id}/mycredits/links/{bad_id}"),
         shop.post(f"/accounts/{account_id}/mycredits/links", json={"email": bad_id}),
-        shop.post(f"/accounts/{account_id}/mycredits/links", json={"email": "junk@example.com", "ttlMinutes": bad_id}),
+        shop.post(
+            f"/accounts/{account_id}/mycredits/links",
+            json={"email": "junk@example.com", "ttlMinutes": bad_id},
+        ),
         shop.post(f"/accounts/{account_id}/mycredits/links", json={"email": ["junk@example.com"]}),
     ):
         assert 400 <= response.status_code < 500, (response.request.url, response.status_code, response.text)

@@ -3,7 +3,7 @@ sees (and never sees), expiry, the store switch, and the API extension that issu
 Revocation and the other link rules: test_links.py."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
@@ -45,12 +45,18 @@ def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock
     purchase(api, own, "100", installments=2)
     purchase(api, other, "77")
     first, second = api.get(f"/accounts/{own}/invoices").json()["data"]
-    api.put(f"/accounts/{own}/invoices/{first['id']}", json={"status": "Opened", "paymentLink": "https://pay.example/1"})
+    api.put(
+        f"/accounts/{own}/invoices/{first['id']}",
+        json={"status": "Opened", "paymentLink": "https://pay.example/1"},
+    )
     with store.database.write() as session:
         session.execute(
-            update(Invoice).where(Invoice.store_id == store.id, Invoice.public_id == first["id"])
+            update(Invoice)
+            .where(Invoice.store_id == store.id, Invoice.public_id == first["id"])
             # 3 calendar days before the frozen "now" (a UTC store), whatever its time of day.
-            .values(due_at=frozen_clock().replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=3))
+            .values(
+                due_at=frozen_clock().replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=3)
+            )
         )
     client = customer_client(app)
     response = enter(client, link_for(store, own, "Ana@Example.com"))
@@ -58,7 +64,9 @@ def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock
     cookie = SimpleCookie()
     cookie.load(response.headers["set-cookie"])
     morsel = cookie["cc_my_credits"]
-    assert morsel["httponly"] is True and morsel["path"] == "/my-credits" and morsel["samesite"].lower() == "lax"
+    assert (
+        morsel["httponly"] is True and morsel["path"] == "/my-credits" and morsel["samesite"].lower() == "lax"
+    )
     page = client.get("/my-credits")
     assert page.status_code == 200
     # A link opens the one account it was issued for (ana's other account needs its own link).
@@ -94,7 +102,7 @@ def test_links_expire_and_cannot_be_guessed(app, store, api):
     configure(api, myCreditsEnabled=True)
     account_id = open_account(api, email="late@example.com")["id"]
     client = customer_client(app)
-    past = datetime.now(timezone.utc) - timedelta(hours=2)
+    past = datetime.now(UTC) - timedelta(hours=2)
     expired = enter(client, link_for(store, account_id, "late@example.com", ttl=timedelta(hours=1), now=past))
     assert expired.status_code == 401 and "expired" in expired.text
     good = link_for(store, account_id, "late@example.com").split("token=")[1]
@@ -121,7 +129,10 @@ def test_a_user_token_opens_my_credits(app, store, api):
     account_id = open_account(api, email="token@example.com")["id"]
     with store.database.read() as session:
         token = issue_user_token(
-            app.state.secret_key, session.get(StoreRow, store.id), "token@example.com", ["Main Access"],
+            app.state.secret_key,
+            session.get(StoreRow, store.id),
+            "token@example.com",
+            ["Main Access"],
             timedelta(minutes=5),
         )
     client = customer_client(app)
@@ -155,7 +166,10 @@ def test_payment_instructions_are_shown_as_text(app, store, api):
     account_id = open_account(api, email="pay@example.com")["id"]
     console = signed_in(app, store)
     configure_presentation(
-        console, myCreditsEnabled="on", paymentInstructions="Bank 001\n<b>Agency</b> 1234", locale="pt_BR",
+        console,
+        myCreditsEnabled="on",
+        paymentInstructions="Bank 001\n<b>Agency</b> 1234",
+        locale="pt_BR",
         currency="BRL",
     )
     client = customer_client(app)
@@ -186,15 +200,21 @@ def test_api_extension_issues_working_links(app, store, api):
     assert body["creditAccountId"] == account_id and body["email"] == "api@example.com"
     assert body["status"] == "active" and body["revokedAt"] is None and len(body["id"]) == 32
     expires = datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
-    assert timedelta(minutes=29) < expires - datetime.now(timezone.utc) <= timedelta(minutes=30)
+    assert timedelta(minutes=29) < expires - datetime.now(UTC) <= timedelta(minutes=30)
     client = customer_client(app)
     enter(client, body["url"])
     assert account_ids(client.get("/my-credits").text) == {account_id}
     assert api.post(links_path, json={"email": "nope"}).status_code == 400
     assert api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 0}).status_code == 400
-    assert api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 7 * 24 * 60 + 1}).status_code == 400
+    assert (
+        api.post(links_path, json={"email": "api@example.com", "ttlMinutes": 7 * 24 * 60 + 1}).status_code
+        == 400
+    )
     assert api.post(links_path, json={"email": "api@example.com", "extra": 1}).status_code == 400
-    assert api.post("/accounts/no-such-account/mycredits/links", json={"email": "api@example.com"}).status_code == 404
+    assert (
+        api.post("/accounts/no-such-account/mycredits/links", json={"email": "api@example.com"}).status_code
+        == 404
+    )
     reader = store.api(resources=["Read Invoices"])
     assert reader.post(links_path, json={"email": "api@example.com"}).status_code == 403
     configure(api, myCreditsEnabled=False)
@@ -207,6 +227,8 @@ def test_without_ttl_a_link_works_for_the_configured_default(app, store, api):
     account_id = open_account(api, email="default@example.com")["id"]
     created = api.post(f"/accounts/{account_id}/mycredits/links", json={"email": "default@example.com"})
     assert created.status_code == 200, created.text
-    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(
+        UTC
+    )
     hours = app.state.settings.my_credits_link_ttl_hours
     assert hours == 72 and timedelta(hours=hours) - timedelta(minutes=1) < lifetime <= timedelta(hours=hours)

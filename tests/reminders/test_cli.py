@@ -4,7 +4,7 @@
 
 import email
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
@@ -44,13 +44,14 @@ def test_a_reminder_lands_as_an_eml_file_when_the_clock_moves(api, store, run_cl
     (invoice,) = api.get(f"/accounts/{opened['id']}/invoices").json()["data"]
     due = datetime.fromisoformat(invoice["dueDate"].replace("Z", "+00:00"))
     send_day = (due - timedelta(days=3)).date()  # the store's time zone is UTC by default
-    send_at = datetime.combine(send_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=9)
+    send_at = datetime.combine(send_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
 
     listed = run_cli("reminders", "preview", "--date", send_day.isoformat(), "--store", store.name)
     assert invoice["friendlyId"] in listed and opened["email"] in listed and "would send" in listed
     assert "1 reminders" in listed
-    other_day = run_cli("reminders", "preview", "--date", (send_day - timedelta(days=1)).isoformat(),
-                        "--store", store.name)
+    other_day = run_cli(
+        "reminders", "preview", "--date", (send_day - timedelta(days=1)).isoformat(), "--store", store.name
+    )
     assert "0 reminders" in other_day
 
     handled = json.loads(run_cli("worker", "--once", "--now", (send_at - timedelta(minutes=5)).isoformat()))
@@ -73,8 +74,18 @@ def test_a_reminder_lands_as_an_eml_file_when_the_clock_moves(api, store, run_cl
 
 
 def test_webhooks_from_the_cli(api, store, run_cli):
-    created = run_cli("webhooks", "create", "--store", store.name, "--url", "http://127.0.0.1:9/hook",
-                      "--event", "invoice.paid", "--event", "invoice.overdue")
+    created = run_cli(
+        "webhooks",
+        "create",
+        "--store",
+        store.name,
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--event",
+        "invoice.paid",
+        "--event",
+        "invoice.overdue",
+    )
     endpoint_id = created.split("endpoint: ")[1].split()[0]
     assert "secret: whsec_" in created
     listed = run_cli("webhooks", "list", "--store", store.name)

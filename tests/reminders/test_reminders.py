@@ -5,15 +5,15 @@ server refuses (a 5xx is failed at once); never twice, even with two workers at 
 worker killed mid-send."""
 
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
 from sqlalchemy import update
 
-from customer_credit.jobs.registry import default_jobs
 from customer_credit.invoices.models import Invoice
+from customer_credit.jobs.registry import default_jobs
 from customer_credit.jobs.worker import Worker
 from customer_credit.reminders import mail
 from customer_credit.stores.models import StoreConfig
@@ -86,7 +86,7 @@ def send_time(invoice: dict, days: int, at: str, kind: str) -> datetime:
     """`days` before/after the due date, at `at` in São Paulo (what the store configured)."""
     due_day = due_of(invoice).astimezone(SAO_PAULO).date()
     day = due_day - timedelta(days=days) if kind == "prior" else due_day + timedelta(days=days)
-    return datetime.combine(day, time.fromisoformat(at), tzinfo=SAO_PAULO).astimezone(timezone.utc)
+    return datetime.combine(day, time.fromisoformat(at), tzinfo=SAO_PAULO).astimezone(UTC)
 
 
 def texts(message) -> tuple[str, str]:
@@ -143,7 +143,9 @@ def test_the_right_emails_on_the_right_days_once(api, database, store, mailbox, 
 
     log = api.get("/reminders").json()["data"]
     mine = [entry for entry in log if entry["invoiceId"] in (first["id"], second["id"])]
-    assert sorted((entry["invoiceId"], entry["trigger"]["kind"], entry["status"]) for entry in mine) == sorted(
+    assert sorted(
+        (entry["invoiceId"], entry["trigger"]["kind"], entry["status"]) for entry in mine
+    ) == sorted(
         [(first["id"], "prior", "sent"), (first["id"], "after", "sent"), (second["id"], "prior", "sent")]
     )
     assert all(entry["recipients"] == [email, holder] for entry in mine)
@@ -169,7 +171,9 @@ def test_no_reminder_for_an_invoice_paid_before_or_after_it_was_claimed(api, dat
 
 
 def test_a_postponement_moves_the_reminders(api, database, store, mailbox):
-    setup_store(api, database, store, postponementEnabled=True, invoicePostponementLimit=2, maxPostponementDays=30)
+    setup_store(
+        api, database, store, postponementEnabled=True, invoicePostponementLimit=2, maxPostponementDays=30
+    )
     account_id, email, _ = customer(api, holder=False)
     (before,) = bill(api, database, store, account_id, "80")
     postponed = api.put(f"/accounts/{account_id}/invoices/{before['id']}/postponement", json={"dueDays": 5})
@@ -278,7 +282,10 @@ def test_a_worker_that_was_down_sends_the_latest_missed_reminder_once(api, datab
     run_worker(database, back + timedelta(hours=1))
     sent = mailbox.to(email)
     assert len(sent) == 1 and "in 3 days" in texts(sent[0])[0]
-    log = {(e["invoiceId"], e["trigger"]["kind"], e["trigger"]["days"]): e for e in api.get("/reminders").json()["data"]}
+    log = {
+        (e["invoiceId"], e["trigger"]["kind"], e["trigger"]["days"]): e
+        for e in api.get("/reminders").json()["data"]
+    }
     assert log[(first["id"], "prior", 7)]["status"] == "skipped"
     assert log[(first["id"], "prior", 3)]["status"] == "sent"
     # Down for more than the catch-up window (7 days) after the due date: the overdue
@@ -309,9 +316,12 @@ def test_templates_can_be_overridden_per_store(api, other_api, database, store, 
         bad = api.put("/reminders/templates/prior", json=body)
         assert bad.status_code == 400 and field in bad.json()["error"]["message"], bad.text
     assert api.put("/reminders/templates/sometimes", json={"subject": "a", "text": "b"}).status_code == 400
-    assert store.api(resources=["Read Configuration"]).put(
-        "/reminders/templates/prior", json={"subject": "a", "text": "b"}
-    ).status_code == 403
+    assert (
+        store.api(resources=["Read Configuration"])
+        .put("/reminders/templates/prior", json={"subject": "a", "text": "b"})
+        .status_code
+        == 403
+    )
 
     account_id, email, _ = customer(api, holder=False)
     (invoice,) = bill(api, database, store, account_id, "70")

@@ -42,8 +42,8 @@ HOSTILE = {
     "printf_width_filter": '{{ "%999999999s"|format(days_overdue) }}',
     "printf_width_operator": '{{ "%999999999d" % days_overdue }}',
     "str_format_width": '{{ "{:>999999999}".format(amount_due) }}',
-    "padding_method": '{{ store_name.center(10**9) }}',
-    "padding_filter": '{{ store_name|center(10**9) }}',
+    "padding_method": "{{ store_name.center(10**9) }}",
+    "padding_filter": "{{ store_name|center(10**9) }}",
     "indent_of_many_lines": '{{ ("a\n" * 50000)|indent(1000) }}',
     "join_with_a_big_separator": '{{ range(1000)|join("x" * 99999) }}',
     "replace_with_a_big_string": '{% set s = "x" * 50000 %}{{ s|replace("x", "y" * 50000) }}',
@@ -51,9 +51,7 @@ HOSTILE = {
     '{{ grow("x", 60) }}',
     "doubling_in_a_namespace": '{% set ns = namespace(s="x") %}{% for i in range(64) %}'
     "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
-    "doubling_nested_lists": "{% set a = [1, 1] %}"
-    + "{% set a = [a, a] %}" * 40
-    + "{{ a == a }}",
+    "doubling_nested_lists": "{% set a = [1, 1] %}" + "{% set a = [a, a] %}" * 40 + "{{ a == a }}",
     "endless_macro_recursion": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
     "branching_macro_recursion": "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
     "{% endmacro %}{{ f(40) }}",
@@ -93,7 +91,9 @@ def test_a_hostile_template_is_refused_quickly_at_upload(api, source):
 
 def test_the_html_body_and_the_subject_are_bounded_too(api):
     refused_quickly(api, {"subject": "ok", "text": "ok", "html": '<p>{{ "<b>" * 10**8 }}</p>'}, "html")
-    refused_quickly(api, {"subject": "{% for i in range(1000) %}{{ 'x' * 200 }}{% endfor %}", "text": "ok"}, "subject")
+    refused_quickly(
+        api, {"subject": "{% for i in range(1000) %}{{ 'x' * 200 }}{% endfor %}", "text": "ok"}, "subject"
+    )
 
 
 def test_a_template_whose_cost_grows_with_the_figures_is_refused_at_upload(api):
@@ -137,7 +137,9 @@ ORDINARY = {
 def test_ordinary_templates_are_accepted_and_render_as_before(api):
     values = context(SAMPLE, Presentation())
     for name, (source, expected) in ORDINARY.items():
-        accepted = api.put("/reminders/templates/after", json={"subject": "Invoice {{ friendly_id }}", "text": source})
+        accepted = api.put(
+            "/reminders/templates/after", json={"subject": "Invoice {{ friendly_id }}", "text": source}
+        )
         assert accepted.status_code == 200, (name, accepted.text)
         assert render_within_budget(_compiled(source, False), values) == expected, name
     html = api.put(
@@ -180,14 +182,18 @@ def sent_with_the_default(api, database, mailbox, email: str) -> None:
     run_worker(database, send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1))
     assert time.monotonic() - started < 10 * QUICK_S
     (message,) = mailbox.to(email)
-    assert message["Subject"].strip().startswith(f"Reminder: invoice {invoice['friendlyId']}"), message["Subject"]
+    assert message["Subject"].strip().startswith(f"Reminder: invoice {invoice['friendlyId']}"), message[
+        "Subject"
+    ]
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "If you have already paid" in text and "xxxx" not in text
     (entry,) = [e for e in api.get("/reminders").json()["data"] if e["invoiceId"] == invoice["id"]]
     assert entry["status"] == "sent", entry
 
 
-def test_a_template_too_expensive_for_the_real_figures_is_sent_with_the_default(api, database, store, mailbox):
+def test_a_template_too_expensive_for_the_real_figures_is_sent_with_the_default(
+    api, database, store, mailbox
+):
     """It passes upload (the sample e-mail is 20 characters: 90,000 x's), but the customer's
     e-mail is longer, so the real render would build more than the 100,000 allowed."""
     setup_store(api, database, store, after=())
@@ -197,7 +203,9 @@ def test_a_template_too_expensive_for_the_real_figures_is_sent_with_the_default(
     )
     assert custom.status_code == 200, custom.text
     # (the SMTP server outlives the database parameter: each run needs its own address)
-    sent_with_the_default(api, database, mailbox, f"a-customer-with-a-long-address-{uuid.uuid4().hex[:8]}@example.com")
+    sent_with_the_default(
+        api, database, mailbox, f"a-customer-with-a-long-address-{uuid.uuid4().hex[:8]}@example.com"
+    )
 
 
 def test_a_stored_template_that_loops_too_long_is_sent_with_the_default(api, database, store, mailbox):

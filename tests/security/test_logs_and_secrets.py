@@ -58,7 +58,9 @@ def captured(caplog):
     root = logging.getLogger()
     caplog.set_level(logging.DEBUG)
     root.addHandler(handler)
-    disabled = {name: logging.getLogger(name).disabled for name in ("customer_credit.access", "customer_credit")}
+    disabled = {
+        name: logging.getLogger(name).disabled for name in ("customer_credit.access", "customer_credit")
+    }
     for name in disabled:
         logging.getLogger(name).disabled = False
     try:
@@ -85,11 +87,16 @@ def test_no_secret_in_any_log_line_and_request_ids_match(store, database, settin
         auth_service.revoke_key(session, revoked.headers["X-VTEX-API-AppKey"])
     store_row = _store_row(database, store.id)
     secret = settings.resolved_secret_key()
-    user_token = auth_service.issue_user_token(secret, store_row, "finance@example.com", [MAIN_ACCESS], timedelta(hours=1))
-    expired = auth_service.issue_user_token(secret, store_row, "late@example.com", [MAIN_ACCESS], timedelta(seconds=-60))
+    user_token = auth_service.issue_user_token(
+        secret, store_row, "finance@example.com", [MAIN_ACCESS], timedelta(hours=1)
+    )
+    expired = auth_service.issue_user_token(
+        secret, store_row, "late@example.com", [MAIN_ACCESS], timedelta(seconds=-60)
+    )
     tampered = user_token[:-4] + ("AAAA" if not user_token.endswith("AAAA") else "BBBB")
-    forged = auth_service.issue_user_token("not-the-secret-" + "y" * 32, store_row, "x@example.com", [MAIN_ACCESS],
-                                           timedelta(hours=1))
+    forged = auth_service.issue_user_token(
+        "not-the-secret-" + "y" * 32, store_row, "x@example.com", [MAIN_ACCESS], timedelta(hours=1)
+    )
     wrong_token = "wrong-" + uuid.uuid4().hex + uuid.uuid4().hex
 
     responses = []
@@ -107,18 +114,43 @@ def test_no_secret_in_any_log_line_and_request_ids_match(store, database, settin
     account_id = account["id"]
     transaction_id = purchase(api, account_id, "300", installments=3)
     live = hold(api, account_id, "20").json()["id"]
-    call("PUT", f"/accounts/{account_id}/transactions/{live}", headers=main, expect=200,
-         json={"value": 15, "settle": True, "installments": 1})
+    call(
+        "PUT",
+        f"/accounts/{account_id}/transactions/{live}",
+        headers=main,
+        expect=200,
+        json={"value": 15, "settle": True, "installments": 1},
+    )
     call("DELETE", f"/accounts/{account_id}/transactions/{live}", headers=main, expect=200)
-    call("POST", f"/accounts/{account_id}/holders", headers=main, expect=200,
-         json={"claims": {"email": f"holder-{account_id}@example.com"}})
+    call(
+        "POST",
+        f"/accounts/{account_id}/holders",
+        headers=main,
+        expect=200,
+        json={"claims": {"email": f"holder-{account_id}@example.com"}},
+    )
     call("POST", f"/accounts/{account_id}/invoices/{transaction_id}-01/payments", headers=main, expect=200)
-    call("PUT", f"/accounts/{account_id}/invoices/{transaction_id}-02/postponement", headers=main, expect=200,
-         json={"dueDays": 3})
-    call("PUT", f"/accounts/{account_id}/invoices/{transaction_id}-02", headers=main, expect=200,
-         json={"status": "Opened", "observation": "<b>note</b>", "paymentLink": "https://pay.example.com/2"})
-    call("POST", f"/accounts/{account_id}/transactions/{transaction_id}/refunds", headers=main, expect=200,
-         json={"value": 10})
+    call(
+        "PUT",
+        f"/accounts/{account_id}/invoices/{transaction_id}-02/postponement",
+        headers=main,
+        expect=200,
+        json={"dueDays": 3},
+    )
+    call(
+        "PUT",
+        f"/accounts/{account_id}/invoices/{transaction_id}-02",
+        headers=main,
+        expect=200,
+        json={"status": "Opened", "observation": "<b>note</b>", "paymentLink": "https://pay.example.com/2"},
+    )
+    call(
+        "POST",
+        f"/accounts/{account_id}/transactions/{transaction_id}/refunds",
+        headers=main,
+        expect=200,
+        json={"value": 10},
+    )
     call("PUT", f"/accounts/{account_id}/statements/manual-1", headers=main, expect=200, json={"value": "-5"})
     call("PUT", f"/accounts/{account_id}/creditlimit", headers=main, expect=200, json={"value": 6000})
     call("GET", f"/accounts/{account_id}/statements", headers=main, expect=200)
@@ -130,17 +162,34 @@ def test_no_secret_in_any_log_line_and_request_ids_match(store, database, settin
     call("POST", "/accounts", headers={**main, "Content-Type": "text/plain"}, expect=415, content=b"hello")
     call("PUT", "/storeconfig", headers=other.headers, expect=403, json={})
     call("GET", "/accounts", headers={}, expect=401)
-    call("GET", "/accounts", headers={"X-VTEX-API-AppKey": main["X-VTEX-API-AppKey"], "X-VTEX-API-AppToken": wrong_token},
-         expect=401)
-    call("GET", "/accounts", headers={"X-VTEX-API-AppKey": "vtexappkey-nobody", "X-VTEX-API-AppToken": main["X-VTEX-API-AppToken"]},
-         expect=401)
+    call(
+        "GET",
+        "/accounts",
+        headers={"X-VTEX-API-AppKey": main["X-VTEX-API-AppKey"], "X-VTEX-API-AppToken": wrong_token},
+        expect=401,
+    )
+    call(
+        "GET",
+        "/accounts",
+        headers={
+            "X-VTEX-API-AppKey": "vtexappkey-nobody",
+            "X-VTEX-API-AppToken": main["X-VTEX-API-AppToken"],
+        },
+        expect=401,
+    )
     call("GET", "/accounts", headers=revoked.headers, expect=401)
     for bad in (expired, tampered, forged, "not-a-jwt"):
         call("GET", "/accounts", headers={"VtexIdclientAutCookie": bad}, expect=401)
     call("GET", "/accounts", headers={}, expect=401, cookies={"VtexIdclientAutCookie": tampered})
     # A user token that works, as a header and as a cookie.
     call("GET", f"/accounts/{account_id}", headers={"VtexIdclientAutCookie": user_token}, expect=200)
-    call("GET", f"/accounts/{account_id}", headers={}, expect=200, cookies={"VtexIdclientAutCookie": user_token})
+    call(
+        "GET",
+        f"/accounts/{account_id}",
+        headers={},
+        expect=200,
+        cookies={"VtexIdclientAutCookie": user_token},
+    )
     # A caller's request id is kept when it is a plain id, replaced when it is not.
     kept = call("GET", "/storeconfig", headers={**main, "X-Request-Id": "caller-id-123"}, expect=200)
     assert kept.headers["X-Request-Id"] == "caller-id-123"

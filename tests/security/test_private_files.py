@@ -40,7 +40,9 @@ def test_sqlite_file_and_its_wal_are_owner_only_when_the_service_opens_it(tmp_pa
         upgrade(settings.database_url)
         with database.write() as session:
             session.connection().exec_driver_sql("SELECT 1")
-        for companion in (database_file.with_name(database_file.name + suffix) for suffix in ("-wal", "-shm")):
+        for companion in (
+            database_file.with_name(database_file.name + suffix) for suffix in ("-wal", "-shm")
+        ):
             if companion.exists():
                 assert mode(companion) == 0o600, companion
     finally:

@@ -68,7 +68,12 @@ def test_a_credential_over_its_budget_gets_429_with_retry_after(limited, store, 
             assert api.get("/storeconfig").status_code == 200
     # The limited one is still refused, on every operation, reads and writes alike.
     assert first.get("/accounts").status_code == 429
-    assert first.post("/accounts", json={"document": "1", "documentType": "CPF", "email": "x@example.com"}).status_code == 429
+    assert (
+        first.post(
+            "/accounts", json={"document": "1", "documentType": "CPF", "email": "x@example.com"}
+        ).status_code
+        == 429
+    )
 
     # The bucket refills at PER_SECOND tokens a second: after Retry-After, it answers again.
     assert int(retry_after) <= 1  # one token comes back within 1 / PER_SECOND seconds
@@ -96,7 +101,9 @@ def test_user_tokens_are_limited_per_user_and_store(limited, store, database):
     other_store = Store(database, store.http)
     alice = Api(client, _user_token(database, settings, store, "alice@example.com"), store)
     bob = Api(client, _user_token(database, settings, store, "bob@example.com"), store)
-    alice_elsewhere = Api(client, _user_token(database, settings, other_store, "alice@example.com"), other_store)
+    alice_elsewhere = Api(
+        client, _user_token(database, settings, other_store, "alice@example.com"), other_store
+    )
 
     _exhaust(alice)
     assert alice.get("/storeconfig").status_code == 429

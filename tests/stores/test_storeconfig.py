@@ -67,12 +67,18 @@ def test_defaults_when_never_set(api):
     assert_matches("get", PATH, response)
     body = exact(response)
     for name in (
-        "dailyInterestRate", "invoicePostponementLimit", "taxRate", "maxPostponementDays",
-        "defaultCreditValue", "maxPreAuthorizationGrowthRate",
+        "dailyInterestRate",
+        "invoicePostponementLimit",
+        "taxRate",
+        "maxPostponementDays",
+        "defaultCreditValue",
+        "maxPreAuthorizationGrowthRate",
     ):
         assert body[name] == 0, name
     for name in (
-        "myCreditsEnabled", "toleranceEnabled", "automaticCheckingAccountCreationEnabled",
+        "myCreditsEnabled",
+        "toleranceEnabled",
+        "automaticCheckingAccountCreationEnabled",
         "postponementEnabled",
     ):
         assert body[name] is False, name
@@ -161,7 +167,12 @@ def test_counts_come_back_as_whole_numbers(api):
 
 def test_rate_bounds_zero_and_one_are_allowed(api):
     for value in (0, 1):
-        body = {**FULL_CONFIG, "dailyInterestRate": value, "taxRate": value, "maxPreAuthorizationGrowthRate": value}
+        body = {
+            **FULL_CONFIG,
+            "dailyInterestRate": value,
+            "taxRate": value,
+            "maxPreAuthorizationGrowthRate": value,
+        }
         response = put(api, body)
         assert_matches("put", PATH, response)
         assert exact(response)["taxRate"] == value
@@ -169,7 +180,9 @@ def test_rate_bounds_zero_and_one_are_allowed(api):
 
 def test_default_credit_value_applies_to_new_accounts(api):
     assert put(api, {**FULL_CONFIG, "defaultCreditValue": "321.09"}).status_code == 200
-    response = api.post("/accounts", json={"document": "42", "documentType": "Other", "email": "d@example.com"})
+    response = api.post(
+        "/accounts", json={"document": "42", "documentType": "Other", "email": "d@example.com"}
+    )
     assert response.status_code == 200, response.text
     assert exact(response)["creditLimit"] == Decimal("321.09")
     # An explicit limit still wins.
@@ -233,7 +246,9 @@ def test_at_most_three_triggers(api, side):
     assert response.json()["notificationsSettings"][side] == triggers[:3]
 
 
-@pytest.mark.parametrize("time_of_day", ["24:00:00", "12:00", "12:60:00", "12:00:61", "noon", "1:00:00", "", 1200])
+@pytest.mark.parametrize(
+    "time_of_day", ["24:00:00", "12:00", "12:60:00", "12:00:61", "noon", "1:00:00", "", 1200]
+)
 def test_time_of_day_is_hh_mm_ss(api, time_of_day):
     body = {**FULL_CONFIG, "notificationsSettings": {"daysPrior": [{"days": 1, "timeOfDay": time_of_day}]}}
     assert_bad(put(api, body), "notificationsSettings.daysPrior")

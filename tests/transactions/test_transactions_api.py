@@ -2,7 +2,7 @@
 settlements (first, repeated, lowered, raised) and refunds."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -144,10 +144,10 @@ def test_installments_1_and_99_are_accepted(api):
 
 def test_expiration_date_in_the_past_is_refused(api):
     opened = open_account(api)
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     refused(hold(api, opened["id"], "10", expirationDate=past), 400)
     refused(hold(api, opened["id"], "10", expirationDate="tomorrow"), 400)
-    future = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     taken = hold(api, opened["id"], "10", expirationDate=future)
     assert_matches("post", HOLDS, taken)
     assert when(taken.json()["expirationDate"]) == when(future)
@@ -187,13 +187,17 @@ def test_hold_growth_is_limited_by_the_store_growth_rate(api):
     transaction_id = hold(api, opened["id"], "100").json()["id"]
     path = f"/accounts/{opened['id']}/transactions/{transaction_id}"
 
-    refused(api.put(path, json={"value": "110.01", "settle": True, "installments": 1}), 409, "GrowthLimitExceeded")
+    refused(
+        api.put(path, json={"value": "110.01", "settle": True, "installments": 1}), 409, "GrowthLimitExceeded"
+    )
     assert figures(api, opened["id"])[1] == dec("100")
     # The limit is measured from the original value, not from the current one.
     assert api.put(path, json={"value": "50", "settle": True, "installments": 1}).status_code == 200
     assert api.put(path, json={"value": "110", "settle": True, "installments": 1}).status_code == 200
     assert figures(api, opened["id"])[1] == dec("110")
-    refused(api.put(path, json={"value": "110.01", "settle": True, "installments": 1}), 409, "GrowthLimitExceeded")
+    refused(
+        api.put(path, json={"value": "110.01", "settle": True, "installments": 1}), 409, "GrowthLimitExceeded"
+    )
 
 
 def test_hold_growth_must_fit_the_available_credit(api):
@@ -201,7 +205,9 @@ def test_hold_growth_must_fit_the_available_credit(api):
     opened = open_account(api, credit_limit="150")
     transaction_id = hold(api, opened["id"], "100").json()["id"]
     path = f"/accounts/{opened['id']}/transactions/{transaction_id}"
-    refused(api.put(path, json={"value": "150.01", "settle": True, "installments": 1}), 409, "InsufficientCredit")
+    refused(
+        api.put(path, json={"value": "150.01", "settle": True, "installments": 1}), 409, "InsufficientCredit"
+    )
     assert api.put(path, json={"value": "150", "settle": True, "installments": 1}).status_code == 200
     assert figures(api, opened["id"])[1:3] == (dec("150"), 0)
 
@@ -346,7 +352,10 @@ def test_lower_settlement_lowers_open_invoices_from_the_last_back(api):
     assert_matches("put", SETTLEMENT, lowered)
     assert dec(lowered.json()["value"]) == dec("70")
     by_id = {i["id"]: i for i in invoices(api, opened["id"])}
-    assert [(by_id[f"{transaction_id}-0{k}"]["status"], dec(by_id[f"{transaction_id}-0{k}"]["value"])) for k in (1, 2, 3, 4)] == [
+    assert [
+        (by_id[f"{transaction_id}-0{k}"]["status"], dec(by_id[f"{transaction_id}-0{k}"]["value"]))
+        for k in (1, 2, 3, 4)
+    ] == [
         ("Opened", dec("25")),
         ("Opened", dec("20")),
         ("Cancelled", dec("0")),

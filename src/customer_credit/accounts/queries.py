@@ -38,15 +38,11 @@ def active_holders(session: Session, account_id: int) -> list[Holder]:
 
 def find_active_holder_by_email(session: Session, store_id: int, email: str) -> Holder | None:
     return session.scalar(
-        select(Holder).where(
-            Holder.store_id == store_id, Holder.email == email, Holder.removed_at.is_(None)
-        )
+        select(Holder).where(Holder.store_id == store_id, Holder.email == email, Holder.removed_at.is_(None))
     )
 
 
-def search(
-    store_id: int, *, status: str | None, email: str | None
-) -> Select:
+def search(store_id: int, *, status: str | None, email: str | None) -> Select:
     conditions = [Account.store_id == store_id, Account.status == (status or OPEN)]
     if email:
         held = exists().where(

@@ -83,7 +83,7 @@ def open_account(
 
 @router.get("/{creditAccountId}", summary="Retrieve an account by id")
 def retrieve_account(
-    creditAccountId: str,  # noqa: N803 - the contract's parameter name
+    creditAccountId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
 ):
     return ctx.read(
@@ -93,7 +93,7 @@ def retrieve_account(
 
 @router.put("/{creditAccountId}", summary="Update e-mail and document of an account")
 def update_account(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: UpdateAccountIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
@@ -115,7 +115,7 @@ def update_account(
 
 @router.delete("/{creditAccountId}", summary="Close an account")
 def close_account(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
     body: Annotated[CloseAccountIn | None, Body()] = None,
 ):
@@ -136,7 +136,7 @@ def close_account(
 
 @router.put("/{creditAccountId}/creditlimit", summary="Change the credit limit of an account")
 def change_credit_limit(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: ValueIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CREDITS))],
 ):
@@ -149,7 +149,7 @@ def change_credit_limit(
 
 @router.put("/{creditAccountId}/tolerance", summary="Change the tolerance of an account")
 def change_tolerance(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: ToleranceIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
@@ -162,7 +162,7 @@ def change_tolerance(
 
 @router.post("/{creditAccountId}/holders", summary="Add an account holder")
 def add_holder(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: AddHolderIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
@@ -175,8 +175,8 @@ def add_holder(
 
 @router.delete("/{creditAccountId}/holders/{holderId}", summary="Delete an account holder")
 def remove_holder(
-    creditAccountId: str,  # noqa: N803
-    holderId: str,  # noqa: N803
+    creditAccountId: str,
+    holderId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
     return ctx.write(

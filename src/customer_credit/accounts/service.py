@@ -15,8 +15,7 @@ from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT
-from customer_credit.money import from_cents, rate_from_units, rate_to_units, to_cents
-from customer_credit.money import rate_for_wire
+from customer_credit.money import from_cents, rate_for_wire, rate_from_units, rate_to_units, to_cents
 from customer_credit.my_credits.revocation import revoke_account_links, revoke_holder_links
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
@@ -198,18 +197,14 @@ def _set_tolerance(session: Session, account: Account, value: Decimal, principal
     )
 
 
-def change_credit_limit(
-    session: Session, principal: Principal, public_id: str, value: Decimal
-) -> Account:
+def change_credit_limit(session: Session, principal: Principal, public_id: str, value: Decimal) -> Account:
     account = lock_open_account(session, principal, public_id)
     _set_credit_limit(session, account, value, principal)
     account.updated_at = utcnow()
     return account
 
 
-def change_tolerance(
-    session: Session, principal: Principal, public_id: str, value: Decimal
-) -> Account:
+def change_tolerance(session: Session, principal: Principal, public_id: str, value: Decimal) -> Account:
     account = lock_open_account(session, principal, public_id)
     _set_tolerance(session, account, value, principal)
     account.updated_at = utcnow()
@@ -283,9 +278,7 @@ def add_holder(session: Session, principal: Principal, public_id: str, email: st
     if email == normalize_email(account.email):
         raise Conflict("this e-mail owns the account already", code="HolderAlreadyExists")
     if queries.find_active_holder_by_email(session, principal.store_id, email) is not None:
-        raise Conflict(
-            "this e-mail already holds an open account in this store", code="HolderAlreadyExists"
-        )
+        raise Conflict("this e-mail already holds an open account in this store", code="HolderAlreadyExists")
     holder = Holder(
         store_id=principal.store_id,
         account_id=account.id,

@@ -91,9 +91,7 @@ def authenticate(request: Request) -> Principal:
     app_token = request.headers.get("x-vtex-api-apptoken")
     if app_key and app_token:
         return auth_service.authenticate_key_cached(state.db, app_key, app_token)
-    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get(
-        "VtexIdclientAutCookie"
-    )
+    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
     if user_token:
         return auth_service.authenticate_user_token(state.secret_key, user_token)
     raise Unauthorized(

@@ -4,7 +4,7 @@ become Decimal; anything else is a 400 that names the field."""
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from customer_credit.money import MoneyError, parse_amount, parse_rate, to_decimal
 

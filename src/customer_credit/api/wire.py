@@ -38,7 +38,9 @@ def _refuse_lone_surrogates(document: Any) -> None:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), not a character") from None
+                raise ValueError(
+                    "a string holds a lone surrogate (\\ud800-\\udfff), not a character"
+                ) from None
 
 
 def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy import select
@@ -137,10 +137,8 @@ def authenticate_key(session: Session, app_key: str, app_token: str) -> Principa
     return Principal(store_id=key.store_id, name=key.app_key, resources=frozenset(key.resources))
 
 
-def issue_user_token(
-    secret: str, store: Store, email: str, resources: list[str], ttl: timedelta
-) -> str:
-    now = datetime.now(timezone.utc)
+def issue_user_token(secret: str, store: Store, email: str, resources: list[str], ttl: timedelta) -> str:
+    now = datetime.now(UTC)
     claims = {
         "sub": email,
         "store": store.name,

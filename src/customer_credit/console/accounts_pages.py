@@ -21,8 +21,8 @@ from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.errors import Conflict, DomainError, NotFound, field_error
 from customer_credit.invoices import search as invoice_search
-from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.overdue_days import Lateness
+from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger import statements
 from customer_credit.ledger.models import CREDIT
 from customer_credit.ledger.service import figures
@@ -104,8 +104,15 @@ def accounts_table(
             request,
             "accounts.html",
             page_context(
-                visit, "accounts", "Accounts", rows=rows, total=total, page=number, pages=pages,
-                filters={"q": q, "status": status}, statuses=(OPEN, CLOSED),
+                visit,
+                "accounts",
+                "Accounts",
+                rows=rows,
+                total=total,
+                page=number,
+                pages=pages,
+                filters={"q": q, "status": status},
+                statuses=(OPEN, CLOSED),
             ),
         )
 
@@ -115,8 +122,15 @@ def new_account_form(request: Request, visit: Annotated[Visit, Depends(signed_in
     return render(
         request,
         "account_new.html",
-        page_context(visit, "accounts", "Open an account", values={}, errors={},
-                     document_types=DOCUMENT_TYPES, default_limit=_default_limit(request, visit)),
+        page_context(
+            visit,
+            "accounts",
+            "Open an account",
+            values={},
+            errors={},
+            document_types=DOCUMENT_TYPES,
+            default_limit=_default_limit(request, visit),
+        ),
     )
 
 
@@ -128,8 +142,10 @@ def _default_limit(request: Request, visit: Visit) -> int:
 @router.post("/accounts/new")
 def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
     visit, form = posted
-    values = {name: form_text(form, name) for name in
-              ("document", "documentType", "email", "creditLimit", "tolerance", "description")}
+    values = {
+        name: form_text(form, name)
+        for name in ("document", "documentType", "email", "creditLimit", "tolerance", "description")
+    }
     try:
         with request.app.state.db.write() as session:
             account = accounts.open_account(
@@ -149,9 +165,16 @@ def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
         return render(
             request,
             "account_new.html",
-            page_context(visit, "accounts", "Open an account", values=values, errors=details_of(error),
-                         document_types=DOCUMENT_TYPES, default_limit=_default_limit(request, visit),
-                         messages=[error_message(error)]),
+            page_context(
+                visit,
+                "accounts",
+                "Open an account",
+                values=values,
+                errors=details_of(error),
+                document_types=DOCUMENT_TYPES,
+                default_limit=_default_limit(request, visit),
+                messages=[error_message(error)],
+            ),
             status_code=error.status_code,
         )
     return redirect(request, account_url(public_id), Message("ok", f"Account {public_id} opened."))
@@ -176,7 +199,9 @@ def account_page(
             account = accounts.get_account(session, visit.principal, public_id)
         except NotFound as error:
             return render(
-                request, "not_found.html", page_context(visit, "accounts", "Not found", message=error.message),
+                request,
+                "not_found.html",
+                page_context(visit, "accounts", "Not found", message=error.message),
                 status_code=404,
             )
         config = stores.get_config(session, visit.store.id)
@@ -188,7 +213,11 @@ def account_page(
         spage = page_number(params.get("spage") or str(statement_pages), statement_pages)
         offset = (spage - 1) * STATEMENTS_PAGE
         page = statements.list_statements(
-            session, visit.principal, public_id, since=None, until=None,
+            session,
+            visit.principal,
+            public_id,
+            since=None,
+            until=None,
             window=Window(offset, STATEMENTS_PAGE),
         )
         running = search.balance_before(session, account, offset)
@@ -203,31 +232,52 @@ def account_page(
         invoice_pages = max(1, ceil(invoice_count / PAGE_SIZE))
         ipage = page_number(params.get("ipage"), invoice_pages)
         found = invoice_search.search_invoices(
-            session, visit.principal, InvoiceFilters(), Window((ipage - 1) * PAGE_SIZE, PAGE_SIZE),
+            session,
+            visit.principal,
+            InvoiceFilters(),
+            Window((ipage - 1) * PAGE_SIZE, PAGE_SIZE),
             account_public_id=public_id,
         )
         now = now_of(request)
         lateness = Lateness.of_store(config, now)
         invoice_rows = [
-            (invoice, lateness.of(invoice), search.display_status(invoice, now))
-            for invoice, _ in found.rows
+            (invoice, lateness.of(invoice), search.display_status(invoice, now)) for invoice, _ in found.rows
         ]
         return render(
             request,
             "account.html",
             page_context(
-                visit, "accounts", f"Account {account.public_id}",
-                account=account, n=figures(account), holders=holders, entries=entries,
-                statement_count=page.count, spage=spage, statement_pages=statement_pages,
-                invoices=invoice_rows, summary=found.summary, ipage=ipage, invoice_pages=invoice_pages,
-                transactions=search.transactions_of(session, account), config=config,
-                document_types=DOCUMENT_TYPES, errors=errors or {}, form_name=form_name,
-                values=values or {}, link=link, messages=list(messages), url=account_url(public_id),
+                visit,
+                "accounts",
+                f"Account {account.public_id}",
+                account=account,
+                n=figures(account),
+                holders=holders,
+                entries=entries,
+                statement_count=page.count,
+                spage=spage,
+                statement_pages=statement_pages,
+                invoices=invoice_rows,
+                summary=found.summary,
+                ipage=ipage,
+                invoice_pages=invoice_pages,
+                transactions=search.transactions_of(session, account),
+                config=config,
+                document_types=DOCUMENT_TYPES,
+                errors=errors or {},
+                form_name=form_name,
+                values=values or {},
+                link=link,
+                messages=list(messages),
+                url=account_url(public_id),
                 my_credits_links=[
-                    (row, links.status_of(row, now)) for row in links.list_links(session, visit.principal, public_id)
+                    (row, links.status_of(row, now))
+                    for row in links.list_links(session, visit.principal, public_id)
                 ],
-                link_hours={"default": request.app.state.settings.my_credits_link_ttl_hours,
-                            "max": links.MY_CREDITS_LINK_MAX_HOURS},
+                link_hours={
+                    "default": request.app.state.settings.my_credits_link_ttl_hours,
+                    "max": links.MY_CREDITS_LINK_MAX_HOURS,
+                },
                 is_open=account.status == OPEN,
             ),
             status_code=status_code,
@@ -250,8 +300,14 @@ def _act(
             work(session)
     except DomainError as error:
         return account_page(
-            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
-            errors=details_of(error), form_name=form_name, values=values,
+            request,
+            visit,
+            public_id,
+            messages=[error_message(error)],
+            status_code=error.status_code,
+            errors=details_of(error),
+            form_name=form_name,
+            values=values,
         )
     except IntegrityError:
         error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
@@ -265,13 +321,23 @@ def account_view(public_id: str, request: Request, visit: Annotated[Visit, Depen
 
 
 @router.post("/accounts/{public_id}/edit")
-def edit_account(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def edit_account(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, form = posted
     values = {name: form_text(form, name) for name in ("email", "document", "documentType")}
     return _act(
-        request, visit, public_id, "edit", values,
+        request,
+        visit,
+        public_id,
+        "edit",
+        values,
         lambda session: accounts.update_account(
-            session, visit.principal, public_id, email=values["email"], document=values["document"],
+            session,
+            visit.principal,
+            public_id,
+            email=values["email"],
+            document=values["document"],
             document_type=values["documentType"],
         ),
         "Account details saved.",
@@ -279,11 +345,17 @@ def edit_account(public_id: str, request: Request, posted: Annotated[tuple[Visit
 
 
 @router.post("/accounts/{public_id}/limit")
-def change_limit(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def change_limit(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, form = posted
     values = {"creditLimit": form_text(form, "creditLimit", 40)}
     return _act(
-        request, visit, public_id, "limit", values,
+        request,
+        visit,
+        public_id,
+        "limit",
+        values,
         lambda session: accounts.change_credit_limit(
             session, visit.principal, public_id, amount_field(form, "creditLimit")
         ),
@@ -292,22 +364,36 @@ def change_limit(public_id: str, request: Request, posted: Annotated[tuple[Visit
 
 
 @router.post("/accounts/{public_id}/tolerance")
-def change_tolerance(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def change_tolerance(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, form = posted
     values = {"tolerance": form_text(form, "tolerance", 40)}
     return _act(
-        request, visit, public_id, "tolerance", values,
-        lambda session: accounts.change_tolerance(session, visit.principal, public_id, rate_field(form, "tolerance")),
+        request,
+        visit,
+        public_id,
+        "tolerance",
+        values,
+        lambda session: accounts.change_tolerance(
+            session, visit.principal, public_id, rate_field(form, "tolerance")
+        ),
         "Tolerance changed.",
     )
 
 
 @router.post("/accounts/{public_id}/holders")
-def add_holder(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def add_holder(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, form = posted
     values = {"holderEmail": form_text(form, "holderEmail", 300)}
     return _act(
-        request, visit, public_id, "holder", values,
+        request,
+        visit,
+        public_id,
+        "holder",
+        values,
         lambda session: accounts.add_holder(session, visit.principal, public_id, values["holderEmail"]),
         f"{values['holderEmail']} added as a holder.",
     )
@@ -315,22 +401,34 @@ def add_holder(public_id: str, request: Request, posted: Annotated[tuple[Visit, 
 
 @router.post("/accounts/{public_id}/holders/{holder_id}/remove")
 def remove_holder(
-    public_id: str, holder_id: str, request: Request,
+    public_id: str,
+    holder_id: str,
+    request: Request,
     posted: Annotated[tuple[Visit, FormData], Depends(changing)],
 ):
     visit, _form = posted
     return _act(
-        request, visit, public_id, "holders", {},
+        request,
+        visit,
+        public_id,
+        "holders",
+        {},
         lambda session: accounts.remove_holder(session, visit.principal, public_id, holder_id),
         "Holder removed.",
     )
 
 
 @router.post("/accounts/{public_id}/close")
-def close_account(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def close_account(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, _form = posted
     return _act(
-        request, visit, public_id, "close", {},
+        request,
+        visit,
+        public_id,
+        "close",
+        {},
         lambda session: accounts.close_account(session, visit.principal, public_id),
         f"Account {public_id} closed.",
         after="/admin/accounts?status=Closed",

@@ -35,7 +35,9 @@ def _download(request: Request, visit: Visit, name: str, rows) -> StreamingRespo
 
 
 @router.get("/export/accounts.csv")
-def export_accounts(request: Request, visit: Annotated[Visit, Depends(signed_in)], q: str = "", status: str = OPEN):
+def export_accounts(
+    request: Request, visit: Annotated[Visit, Depends(signed_in)], q: str = "", status: str = OPEN
+):
     status = status if status in (OPEN, CLOSED) else OPEN
     rows = export.accounts_csv(request.app.state.db, visit.principal, status=status, text=q)
     return _download(request, visit, "accounts", rows)
@@ -47,9 +49,16 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
         filters, _values = parse_filters(request.query_params, visit.presentation, now=now_of(request))
     except DomainError as error:
         return render(
-            request, "import.html",
-            page_context(visit, "csv", "Import and export", messages=[error_message(error)], kinds=importing.KINDS,
-                         kind=importing.ACCOUNTS),
+            request,
+            "import.html",
+            page_context(
+                visit,
+                "csv",
+                "Import and export",
+                messages=[error_message(error)],
+                kinds=importing.KINDS,
+                kind=importing.ACCOUNTS,
+            ),
             status_code=400,
         )
     rows = export.invoices_csv(request.app.state.db, visit.principal, filters, now=now_of(request))
@@ -57,22 +66,39 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
 
 
 @router.get("/import")
-def import_form(request: Request, visit: Annotated[Visit, Depends(signed_in)], kind: str = importing.ACCOUNTS):
+def import_form(
+    request: Request, visit: Annotated[Visit, Depends(signed_in)], kind: str = importing.ACCOUNTS
+):
     return render(
-        request, "import.html",
-        page_context(visit, "csv", "Import and export", kinds=importing.KINDS,
-                     kind=kind if kind in importing.KINDS else importing.ACCOUNTS),
+        request,
+        "import.html",
+        page_context(
+            visit,
+            "csv",
+            "Import and export",
+            kinds=importing.KINDS,
+            kind=kind if kind in importing.KINDS else importing.ACCOUNTS,
+        ),
     )
 
 
-def _result_page(request: Request, visit: Visit, result: importing.ImportResult, text: str, *, applying: bool):
+def _result_page(
+    request: Request, visit: Visit, result: importing.ImportResult, text: str, *, applying: bool
+):
     status_code = 200
     if result.file_error or result.errors:
         status_code = 400
     return render(
-        request, "import_result.html",
-        page_context(visit, "csv", "Import preview" if not applying else "Import result", result=result,
-                     encoded=base64.b64encode(text.encode()).decode(), applying=applying),
+        request,
+        "import_result.html",
+        page_context(
+            visit,
+            "csv",
+            "Import preview" if not applying else "Import result",
+            result=result,
+            encoded=base64.b64encode(text.encode()).decode(),
+            applying=applying,
+        ),
         status_code=status_code,
     )
 
@@ -104,13 +130,21 @@ async def import_preview(request: Request, posted: Annotated[tuple[Visit, FormDa
     text, problem = await _file_text(form, "file")
     if problem is not None:
         return render(
-            request, "import.html",
-            page_context(visit, "csv", "Import and export", kinds=importing.KINDS,
-                         kind=kind if kind in importing.KINDS else importing.ACCOUNTS,
-                         messages=[Message("error", problem)]),
+            request,
+            "import.html",
+            page_context(
+                visit,
+                "csv",
+                "Import and export",
+                kinds=importing.KINDS,
+                kind=kind if kind in importing.KINDS else importing.ACCOUNTS,
+                messages=[Message("error", problem)],
+            ),
             status_code=400,
         )
-    result = await run_in_threadpool(importing.run, request.app.state.db, visit.principal, kind, text, apply=False)
+    result = await run_in_threadpool(
+        importing.run, request.app.state.db, visit.principal, kind, text, apply=False
+    )
     return _result_page(request, visit, result, text, applying=False)
 
 
@@ -121,10 +155,19 @@ async def import_apply(request: Request, posted: Annotated[tuple[Visit, FormData
     text, problem = await _file_text(form, "content")
     if problem is not None:
         return render(
-            request, "import.html",
-            page_context(visit, "csv", "Import and export", kinds=importing.KINDS, kind=importing.ACCOUNTS,
-                         messages=[Message("error", problem)]),
+            request,
+            "import.html",
+            page_context(
+                visit,
+                "csv",
+                "Import and export",
+                kinds=importing.KINDS,
+                kind=importing.ACCOUNTS,
+                messages=[Message("error", problem)],
+            ),
             status_code=400,
         )
-    result = await run_in_threadpool(importing.run, request.app.state.db, visit.principal, kind, text, apply=True)
+    result = await run_in_threadpool(
+        importing.run, request.app.state.db, visit.principal, kind, text, apply=True
+    )
     return _result_page(request, visit, result, text, applying=True)

@@ -34,8 +34,17 @@ def page_context(visit: Visit, active: str, title: str, **extra) -> dict:
     return {"visit": visit, "p": visit.presentation, "active": active, "title": title, **extra}
 
 
-def _sign_in_page(request: Request, *, status_code=200, messages=(), email="", store="", next_target="",
-                  choices=(), headers=None):
+def _sign_in_page(
+    request: Request,
+    *,
+    status_code=200,
+    messages=(),
+    email="",
+    store="",
+    next_target="",
+    choices=(),
+    headers=None,
+):
     nonce, fresh = signin_nonce(request)
     response = render(
         request,
@@ -74,7 +83,10 @@ async def sign_in(request: Request):
     keep = {"email": email, "store": store_name, "next_target": next_target}
     if not signin_token_ok(request, form.get("csrf_token")):
         return _sign_in_page(
-            request, status_code=403, messages=[Message("error", "The sign-in form expired; try again.")], **keep
+            request,
+            status_code=403,
+            messages=[Message("error", "The sign-in form expired; try again.")],
+            **keep,
         )
     db = request.app.state.db
     throttle = request.app.state.sign_in_throttle
@@ -103,7 +115,11 @@ async def sign_in(request: Request):
         return _sign_in_page(
             request,
             status_code=429,
-            messages=[Message("error", f"Too many failed sign-ins; try again in {_wait_text(throttled.retry_after_s)}.")],
+            messages=[
+                Message(
+                    "error", f"Too many failed sign-ins; try again in {_wait_text(throttled.retry_after_s)}."
+                )
+            ],
             headers={"Retry-After": str(throttled.retry_after_s)},
             **keep,
         )
@@ -114,8 +130,11 @@ async def sign_in(request: Request):
     except InvalidInput as error:
         choices = error.details[0].get("choices", []) if error.details else []
         return _sign_in_page(
-            request, status_code=400, messages=[Message("error", "This e-mail signs in to several stores: choose one.")],
-            choices=choices, **keep,
+            request,
+            status_code=400,
+            messages=[Message("error", "This e-mail signs in to several stores: choose one.")],
+            choices=choices,
+            **keep,
         )
     response = redirect(request, next_target if next_target and safe_next(next_target) else "/admin")
     set_session_cookie(request, response, token)
@@ -147,7 +166,10 @@ def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
         )
         config = stores.get_config(session, visit.store.id)
         context = page_context(
-            visit, "dashboard", "Dashboard", d=figures, config=config,
+            visit,
+            "dashboard",
+            "Dashboard",
+            d=figures,
+            config=config,
         )
         return render(request, "dashboard.html", context)
-

@@ -12,18 +12,18 @@ from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData, QueryParams
 
+from customer_credit.clock import now_of
 from customer_credit.console.accounts_pages import account_url, amount_field, form_text, page_number
 from customer_credit.console.formatting import Presentation
 from customer_credit.console.home import page_context
 from customer_credit.console.search import EXPIRED, display_status
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.clock import now_of
 from customer_credit.errors import Conflict, DomainError, NotFound, field_error
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
-from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.search import parse_filters as api_filters
 from customer_credit.paging import Window
@@ -33,8 +33,16 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 STATUS_CHOICES = (OPENED, EXPIRED, PAID, CANCELLED)
 FILTER_NAMES = (
-    "status", "createdDateFrom", "createdDateTo", "dueDateFrom", "dueDateTo", "value", "friendlyId",
-    "observation", "creditAccountId", "op",
+    "status",
+    "createdDateFrom",
+    "createdDateTo",
+    "dueDateFrom",
+    "dueDateTo",
+    "value",
+    "friendlyId",
+    "observation",
+    "creditAccountId",
+    "op",
 )
 PAGE_SIZES = (20, 50, 100)
 
@@ -97,9 +105,20 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
         size = PAGE_SIZES[0]
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
     context = page_context(
-        visit, "invoices", "Invoices", statuses=STATUS_CHOICES, sizes=PAGE_SIZES, size=size,
-        values={name: str(params.get(name) or "") for name in FILTER_NAMES}, errors={}, rows=[],
-        summary=None, page=1, pages=1, display_status=display_status, invoice_url=invoice_url,
+        visit,
+        "invoices",
+        "Invoices",
+        statuses=STATUS_CHOICES,
+        sizes=PAGE_SIZES,
+        size=size,
+        values={name: str(params.get(name) or "") for name in FILTER_NAMES},
+        errors={},
+        rows=[],
+        summary=None,
+        page=1,
+        pages=1,
+        display_status=display_status,
+        invoice_url=invoice_url,
     )
     try:
         filters, values = parse_filters(params, visit.presentation, now=now_of(request))
@@ -123,8 +142,14 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
             (invoice, account_id, lateness.of(invoice), display_status(invoice, now))
             for invoice, account_id in found.rows
         ]
-        context.update(rows=rows, summary=found.summary, page=number, pages=pages, values=values,
-                       searched=any(values.values()))
+        context.update(
+            rows=rows,
+            summary=found.summary,
+            page=number,
+            pages=pages,
+            values=values,
+            searched=any(values.values()),
+        )
         return render(request, "invoices.html", context)
 
 
@@ -139,7 +164,9 @@ def postponement_rules(config, invoice: Invoice) -> dict:
         "used": invoice.postponement_count,
         "max_days": config.max_postponement_days,
         "latest": latest,
-        "days_left": days_left if enabled and invoice.postponement_count < config.invoice_postponement_limit else 0,
+        "days_left": days_left
+        if enabled and invoice.postponement_count < config.invoice_postponement_limit
+        else 0,
     }
 
 
@@ -159,7 +186,9 @@ def invoice_page(
             invoice = invoices.get_invoice(session, visit.principal, account_id, invoice_id)
         except NotFound as error:
             return render(
-                request, "not_found.html", page_context(visit, "invoices", "Not found", message=error.message),
+                request,
+                "not_found.html",
+                page_context(visit, "invoices", "Not found", message=error.message),
                 status_code=404,
             )
         config = stores.get_config(session, visit.store.id)
@@ -169,33 +198,55 @@ def invoice_page(
             request,
             "invoice.html",
             page_context(
-                visit, "invoices", f"Invoice {invoice.friendly_id}", invoice=invoice, account_id=account_id,
-                late=late, status=display_status(invoice, now), rules=postponement_rules(config, invoice),
-                owed_cents=invoice.value_cents - invoice.paid_cents, errors=errors or {},
-                values=values or {}, messages=list(messages), url=invoice_url(account_id, invoice_id),
-                account_link=account_url(account_id), config=config,
+                visit,
+                "invoices",
+                f"Invoice {invoice.friendly_id}",
+                invoice=invoice,
+                account_id=account_id,
+                late=late,
+                status=display_status(invoice, now),
+                rules=postponement_rules(config, invoice),
+                owed_cents=invoice.value_cents - invoice.paid_cents,
+                errors=errors or {},
+                values=values or {},
+                messages=list(messages),
+                url=invoice_url(account_id, invoice_id),
+                account_link=account_url(account_id),
+                config=config,
             ),
             status_code=status_code,
         )
 
 
 @router.get("/accounts/{account_id}/invoices/{invoice_id}")
-def invoice_view(account_id: str, invoice_id: str, request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+def invoice_view(
+    account_id: str, invoice_id: str, request: Request, visit: Annotated[Visit, Depends(signed_in)]
+):
     return invoice_page(request, visit, account_id, invoice_id)
 
 
-def _act(request: Request, visit: Visit, account_id: str, invoice_id: str, values: dict, work: Callable, done: str):
+def _act(
+    request: Request, visit: Visit, account_id: str, invoice_id: str, values: dict, work: Callable, done: str
+):
     try:
         with request.app.state.db.write() as session:
             work(session)
     except DomainError as error:
         return invoice_page(
-            request, visit, account_id, invoice_id, messages=[error_message(error)],
-            status_code=error.status_code, errors=details_of(error), values=values,
+            request,
+            visit,
+            account_id,
+            invoice_id,
+            messages=[error_message(error)],
+            status_code=error.status_code,
+            errors=details_of(error),
+            values=values,
         )
     except IntegrityError:
         error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
-        return invoice_page(request, visit, account_id, invoice_id, messages=[error_message(error)], status_code=409)
+        return invoice_page(
+            request, visit, account_id, invoice_id, messages=[error_message(error)], status_code=409
+        )
     return redirect(request, invoice_url(account_id, invoice_id), Message("ok", done))
 
 
@@ -207,9 +258,17 @@ def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
     visit, form = posted
     values = {"value": form_text(form, "value", 40)}
     return _act(
-        request, visit, account_id, invoice_id, values,
+        request,
+        visit,
+        account_id,
+        invoice_id,
+        values,
         lambda session: invoices.pay_invoice(
-            session, visit.principal, account_id, invoice_id, value=amount_field(form, "value", required=False)
+            session,
+            visit.principal,
+            account_id,
+            invoice_id,
+            value=amount_field(form, "value", required=False),
         ),
         "Payment recorded." if values["value"] else "Invoice marked as paid.",
     )
@@ -219,7 +278,11 @@ def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
 def cancel(account_id: str, invoice_id: str, request: Request, posted: Posted):
     visit, _form = posted
     return _act(
-        request, visit, account_id, invoice_id, {},
+        request,
+        visit,
+        account_id,
+        invoice_id,
+        {},
         lambda session: invoices.cancel_invoice(session, visit.principal, account_id, invoice_id),
         "Invoice cancelled.",
     )
@@ -229,8 +292,14 @@ def cancel(account_id: str, invoice_id: str, request: Request, posted: Posted):
 def reopen(account_id: str, invoice_id: str, request: Request, posted: Posted):
     visit, _form = posted
     return _act(
-        request, visit, account_id, invoice_id, {},
-        lambda session: invoices.change_invoice(session, visit.principal, account_id, invoice_id, status=OPENED),
+        request,
+        visit,
+        account_id,
+        invoice_id,
+        {},
+        lambda session: invoices.change_invoice(
+            session, visit.principal, account_id, invoice_id, status=OPENED
+        ),
         "Payment reversed: the invoice is open again.",
     )
 
@@ -247,7 +316,15 @@ def postpone(account_id: str, invoice_id: str, request: Request, posted: Posted)
             raise field_error("dueDays", "must be a whole number of days") from None
         invoices.postpone_invoice(session, visit.principal, account_id, invoice_id, due_days=due_days)
 
-    return _act(request, visit, account_id, invoice_id, values, work, f"Invoice postponed by {values['dueDays']} days.")
+    return _act(
+        request,
+        visit,
+        account_id,
+        invoice_id,
+        values,
+        work,
+        f"Invoice postponed by {values['dueDays']} days.",
+    )
 
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/edit")
@@ -260,8 +337,13 @@ def edit(account_id: str, invoice_id: str, request: Request, posted: Posted):
     def work(session):
         current = invoices.get_invoice(session, visit.principal, account_id, invoice_id)
         invoices.change_invoice(
-            session, visit.principal, account_id, invoice_id, status=current.status,
-            observation=values["observation"] or None, payment_link=values["paymentLink"] or None,
+            session,
+            visit.principal,
+            account_id,
+            invoice_id,
+            status=current.status,
+            observation=values["observation"] or None,
+            payment_link=values["paymentLink"] or None,
         )
 
     return _act(request, visit, account_id, invoice_id, values, work, "Invoice details saved.")

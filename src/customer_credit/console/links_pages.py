@@ -26,7 +26,9 @@ def _hours(form: FormData, default: int) -> timedelta:
 
 
 @router.post("/accounts/{public_id}/my-credits-links")
-def create_link(public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+def create_link(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
     visit, form = posted
     values = {"hours": form_text(form, "hours", 10)}
     try:
@@ -38,20 +40,35 @@ def create_link(public_id: str, request: Request, posted: Annotated[tuple[Visit,
             email, expires_at, url = issued.link.email, issued.expires_at, issued.url(str(request.base_url))
     except DomainError as error:
         return account_page(
-            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
-            errors=details_of(error), form_name="link", values=values,
+            request,
+            visit,
+            public_id,
+            messages=[error_message(error)],
+            status_code=error.status_code,
+            errors=details_of(error),
+            form_name="link",
+            values=values,
         )
     return account_page(
-        request, visit, public_id,
-        messages=[Message("ok", f"My Credits link for {email} created; it works until "
-                                f"{visit.presentation.moment(expires_at)}. It is shown only now.")],
+        request,
+        visit,
+        public_id,
+        messages=[
+            Message(
+                "ok",
+                f"My Credits link for {email} created; it works until "
+                f"{visit.presentation.moment(expires_at)}. It is shown only now.",
+            )
+        ],
         link=url,
     )
 
 
 @router.post("/accounts/{public_id}/my-credits-links/{link_id}/revoke")
 def revoke_link(
-    public_id: str, link_id: str, request: Request,
+    public_id: str,
+    link_id: str,
+    request: Request,
     posted: Annotated[tuple[Visit, FormData], Depends(changing)],
 ):
     visit, _form = posted
@@ -60,7 +77,11 @@ def revoke_link(
             email = links.revoke_link(session, visit.principal, public_id, link_id, now=now_of(request)).email
     except DomainError as error:
         return account_page(
-            request, visit, public_id, messages=[error_message(error)], status_code=error.status_code,
+            request,
+            visit,
+            public_id,
+            messages=[error_message(error)],
+            status_code=error.status_code,
             form_name="links",
         )
     return redirect(request, account_url(public_id), Message("ok", f"My Credits link for {email} revoked."))

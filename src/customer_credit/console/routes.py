@@ -4,13 +4,24 @@
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from customer_credit.console import accounts_pages, csv_pages, home, invoices_pages, links_pages, settings_pages
+from customer_credit.console import (
+    accounts_pages,
+    csv_pages,
+    home,
+    invoices_pages,
+    links_pages,
+    settings_pages,
+)
 from customer_credit.console.session import ConsoleDenied, current_visit, sign_in_url
 from customer_credit.console.throttle import SignInThrottle
 from customer_credit.console.web import STATIC, redirect, render
 
 ROUTERS = (
-    home.router, accounts_pages.router, links_pages.router, invoices_pages.router, settings_pages.router,
+    home.router,
+    accounts_pages.router,
+    links_pages.router,
+    invoices_pages.router,
+    settings_pages.router,
     csv_pages.router,
 )
 
@@ -30,7 +41,12 @@ def mount_console(app: FastAPI) -> None:
         return render(
             request,
             "denied.html",
-            {"title": "Not allowed", "visit": visit, "p": visit.presentation if visit else None,
-             "active": "", "message": error.message},
+            {
+                "title": "Not allowed",
+                "visit": visit,
+                "p": visit.presentation if visit else None,
+                "active": "",
+                "message": error.message,
+            },
             status_code=error.status_code,
         )

@@ -172,7 +172,9 @@ async def changing(request: Request) -> tuple[Visit, FormData]:
     form = await read_form(request)
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, visit.csrf) or not _same_origin(request):
-        raise ConsoleDenied(403, "This form has expired or did not come from this console. Reload the page and try again.")
+        raise ConsoleDenied(
+            403, "This form has expired or did not come from this console. Reload the page and try again."
+        )
     if not visit.can_change:
         raise ConsoleDenied(403, f"Your role ({visit.operator.role}) can read but not change anything.")
     return visit, form
@@ -205,7 +207,12 @@ def signin_token(secret: str, nonce: str) -> str:
 
 def set_signin_cookie(request: Request, response, nonce: str) -> None:
     response.set_cookie(
-        SIGNIN_COOKIE, nonce, max_age=3600, path=COOKIE_PATH, httponly=True, samesite="lax",
+        SIGNIN_COOKIE,
+        nonce,
+        max_age=3600,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
         secure=secure_cookies(request),
     )
 
@@ -214,4 +221,6 @@ def signin_token_ok(request: Request, sent: object) -> bool:
     nonce = request.cookies.get(SIGNIN_COOKIE)
     if not nonce or not isinstance(sent, str):
         return False
-    return hmac.compare_digest(sent, signin_token(request.app.state.secret_key, nonce)) and _same_origin(request)
+    return hmac.compare_digest(sent, signin_token(request.app.state.secret_key, nonce)) and _same_origin(
+        request
+    )

@@ -20,10 +20,19 @@ from customer_credit.validation import clean_text
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 NUMBER_FIELDS = (
-    "dailyInterestRate", "invoicePostponementLimit", "taxRate", "maxPostponementDays",
-    "defaultCreditValue", "maxPreAuthorizationGrowthRate",
+    "dailyInterestRate",
+    "invoicePostponementLimit",
+    "taxRate",
+    "maxPostponementDays",
+    "defaultCreditValue",
+    "maxPreAuthorizationGrowthRate",
 )
-SWITCHES = ("myCreditsEnabled", "toleranceEnabled", "automaticCheckingAccountCreationEnabled", "postponementEnabled")
+SWITCHES = (
+    "myCreditsEnabled",
+    "toleranceEnabled",
+    "automaticCheckingAccountCreationEnabled",
+    "postponementEnabled",
+)
 TRIGGER_GROUPS = ("daysPrior", "daysAfter")
 MAX_INSTRUCTIONS = 2000
 _HH_MM = re.compile(r"^\d{2}:\d{2}$")
@@ -51,8 +60,15 @@ def _page(request: Request, visit: Visit, values: dict, *, errors=None, messages
         request,
         "settings.html",
         page_context(
-            visit, "settings", "Settings", values=values, errors=errors or {}, messages=list(messages),
-            groups=TRIGGER_GROUPS, slots=range(MAX_TRIGGERS), timezones=timezones(),
+            visit,
+            "settings",
+            "Settings",
+            values=values,
+            errors=errors or {},
+            messages=list(messages),
+            groups=TRIGGER_GROUPS,
+            slots=range(MAX_TRIGGERS),
+            timezones=timezones(),
         ),
         status_code=status_code,
     )
@@ -120,8 +136,11 @@ def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], De
         ("locale", "locale", clean_locale),
         ("currency", "currency", clean_currency),
         ("timezone", "timezone", clean_timezone),
-        ("paymentInstructions", "payment_instructions",
-         lambda raw: clean_text("paymentInstructions", raw.strip(), max_length=MAX_INSTRUCTIONS) or None),
+        (
+            "paymentInstructions",
+            "payment_instructions",
+            lambda raw: clean_text("paymentInstructions", raw.strip(), max_length=MAX_INSTRUCTIONS) or None,
+        ),
     ):
         try:
             extra[column] = check(values[name])
@@ -129,7 +148,11 @@ def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], De
             errors[name] = error.details[0]["message"] if error.details else error.message
     if errors or parsed is None:
         return _page(
-            request, visit, values, errors=errors, status_code=400,
+            request,
+            visit,
+            values,
+            errors=errors,
+            status_code=400,
             messages=[Message("error", "The settings were not saved: correct the fields marked below.")],
         )
     with request.app.state.db.write() as session:

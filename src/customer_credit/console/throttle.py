@@ -182,6 +182,8 @@ class SignInThrottle:
             .with_for_update(skip_locked=True)
         )
         session.execute(
-            delete(SignInCounter).where(tuple_(SignInCounter.scope, SignInCounter.email, SignInCounter.ip).in_(stale)),
+            delete(SignInCounter).where(
+                tuple_(SignInCounter.scope, SignInCounter.email, SignInCounter.ip).in_(stale)
+            ),
             execution_options=NO_ORM_SYNC,
         )

@@ -1,6 +1,5 @@
 """Rendering console pages: the Jinja2 environment, security headers, flash messages, redirects."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,4 +121,3 @@ def details_of(error: DomainError) -> dict[str, str]:
         if isinstance(detail, dict) and "field" in detail and "message" in detail:
             found.setdefault(str(detail["field"]), str(detail["message"]))
     return found
-

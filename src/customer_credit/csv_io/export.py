@@ -9,15 +9,15 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from customer_credit.accounts.models import Account, Holder
-from customer_credit.dates import timestamp
 from customer_credit.auth.principal import Principal
 from customer_credit.console.search import accounts_matching
 from customer_credit.csv_io.cells import line, text_cell
+from customer_credit.dates import timestamp
 from customer_credit.db.engine import Database
 from customer_credit.invoices import queries as invoice_queries
 from customer_credit.invoices.models import Invoice
-from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.overdue_days import Lateness
+from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger.service import figures
 from customer_credit.money import from_cents
 from customer_credit.stores import service as stores
@@ -25,13 +25,39 @@ from customer_credit.stores import service as stores
 BATCH = 500
 
 ACCOUNT_COLUMNS = [
-    "id", "document", "documentType", "email", "creditLimit", "tolerance", "description",
-    "status", "balance", "availableCredit", "preAuthorizedCredit", "holders", "createdAt",
+    "id",
+    "document",
+    "documentType",
+    "email",
+    "creditLimit",
+    "tolerance",
+    "description",
+    "status",
+    "balance",
+    "availableCredit",
+    "preAuthorizedCredit",
+    "holders",
+    "createdAt",
 ]
 INVOICE_COLUMNS = [
-    "id", "friendlyId", "creditAccountId", "status", "value", "creditValue", "dueDate",
-    "originalDueDate", "createdAt", "resolvedAt", "installment", "numberOfInstallments",
-    "orderId", "observation", "paymentLink", "postponements", "daysOverdue", "interest",
+    "id",
+    "friendlyId",
+    "creditAccountId",
+    "status",
+    "value",
+    "creditValue",
+    "dueDate",
+    "originalDueDate",
+    "createdAt",
+    "resolvedAt",
+    "installment",
+    "numberOfInstallments",
+    "orderId",
+    "observation",
+    "paymentLink",
+    "postponements",
+    "daysOverdue",
+    "interest",
 ]
 
 
@@ -43,9 +69,7 @@ def accounts_csv(
     while True:
         with db.read() as session:
             query = accounts_matching(principal.store_id, status=status, text=text)
-            batch = list(
-                session.scalars(query.where(Account.id > last_id).order_by(Account.id).limit(BATCH))
-            )
+            batch = list(session.scalars(query.where(Account.id > last_id).order_by(Account.id).limit(BATCH)))
             holders: dict[int, list[str]] = {}
             for account_id, email in session.execute(
                 select(Holder.account_id, Holder.email)

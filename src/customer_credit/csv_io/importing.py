@@ -251,7 +251,11 @@ def _settlement_row(session: Session, principal: Principal, row: dict[str, str])
             "reverse the payment on the invoice page first",
         )
     invoices.pay_invoice(session, principal, account_id, invoice.public_id, value=from_cents(amount))
-    state = "now Paid" if invoice.status == "Paid" else f"{from_cents(invoice.paid_cents)} of {from_cents(invoice.value_cents)} paid"
+    state = (
+        "now Paid"
+        if invoice.status == "Paid"
+        else f"{from_cents(invoice.paid_cents)} of {from_cents(invoice.value_cents)} paid"
+    )
     return key, PAY, f"paid {from_cents(amount)} on {invoice.friendly_id} ({state})"
 
 
@@ -292,7 +296,9 @@ def run(db: Database, principal: Principal, kind: str, text: str, *, apply: bool
 def _one_row(session: Session, principal: Principal, handler, line_number: int, row: dict) -> RowResult:
     if "__error__" in row:
         return RowResult(line_number, "", ERROR, row["__error__"])
-    key = (row.get("id") or row.get("invoiceId") or row.get("friendlyId") or row.get("document") or "").strip()
+    key = (
+        row.get("id") or row.get("invoiceId") or row.get("friendlyId") or row.get("document") or ""
+    ).strip()
     try:
         with session.begin_nested():
             key, action, detail = handler(session, principal, row)

@@ -17,26 +17,74 @@ from customer_credit.db.models import Base
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts": (
-        "id", "store_id", "public_id", "document", "document_type", "email", "description",
-        "credit_limit_cents", "tolerance_units", "initial_credit_limit_cents",
-        "initial_tolerance_units", "balance_cents", "pre_authorized_cents", "status",
-        "created_at", "updated_at", "closed_at",
+        "id",
+        "store_id",
+        "public_id",
+        "document",
+        "document_type",
+        "email",
+        "description",
+        "credit_limit_cents",
+        "tolerance_units",
+        "initial_credit_limit_cents",
+        "initial_tolerance_units",
+        "balance_cents",
+        "pre_authorized_cents",
+        "status",
+        "created_at",
+        "updated_at",
+        "closed_at",
     ),
     "holders": ("store_id", "account_id", "public_id", "email", "level", "created_at", "removed_at"),
     "transactions": (
-        "id", "store_id", "account_id", "public_id", "order_id", "settle", "installments",
-        "hold_cents", "original_hold_cents", "settled_cents", "refunded_cents",
-        "refund_excess_cents", "friendly_prefix", "status", "expires_at", "created_at",
-        "updated_at", "settled_at",
+        "id",
+        "store_id",
+        "account_id",
+        "public_id",
+        "order_id",
+        "settle",
+        "installments",
+        "hold_cents",
+        "original_hold_cents",
+        "settled_cents",
+        "refunded_cents",
+        "refund_excess_cents",
+        "friendly_prefix",
+        "status",
+        "expires_at",
+        "created_at",
+        "updated_at",
+        "settled_at",
     ),
     "invoices": (
-        "store_id", "account_id", "transaction_id", "public_id", "friendly_id", "installment",
-        "number_of_installments", "order_id", "value_cents", "paid_cents", "status",
-        "observation", "payment_link", "postponement_count", "due_at", "original_due_at",
-        "created_at", "updated_at", "resolved_at",
+        "store_id",
+        "account_id",
+        "transaction_id",
+        "public_id",
+        "friendly_id",
+        "installment",
+        "number_of_installments",
+        "order_id",
+        "value_cents",
+        "paid_cents",
+        "status",
+        "observation",
+        "payment_link",
+        "postponement_count",
+        "due_at",
+        "original_due_at",
+        "created_at",
+        "updated_at",
+        "resolved_at",
     ),
     "statements": (
-        "store_id", "account_id", "origin", "value_cents", "done_by", "metadata", "external_id",
+        "store_id",
+        "account_id",
+        "origin",
+        "value_cents",
+        "done_by",
+        "metadata",
+        "external_id",
         "created_at",
     ),
 }
@@ -136,11 +184,7 @@ class SqliteWriter(BulkWriter):
 
 def _datetime_positions(table: str) -> list[int]:
     columns = Base.metadata.tables[table].c
-    return [
-        index
-        for index, name in enumerate(COLUMNS[table])
-        if isinstance(columns[name].type, UtcDateTime)
-    ]
+    return [index for index, name in enumerate(COLUMNS[table]) if isinstance(columns[name].type, UtcDateTime)]
 
 
 _SQLITE_DATETIMES = {table: _datetime_positions(table) for table in COLUMNS}

@@ -220,10 +220,28 @@ class DemoBuilder:
             if state == "live":
                 created = now - timedelta(days=rng.random() * 3)
                 expires = now + timedelta(days=7) if rng.random() < 0.5 else None
-                batch.rows["transactions"].append((
-                    transaction_id, store_id, account_id, public, order_id, True, installments,
-                    value, value, 0, 0, 0, None, tx.AUTHORIZED, expires, created, created, None,
-                ))
+                batch.rows["transactions"].append(
+                    (
+                        transaction_id,
+                        store_id,
+                        account_id,
+                        public,
+                        order_id,
+                        True,
+                        installments,
+                        value,
+                        value,
+                        0,
+                        0,
+                        0,
+                        None,
+                        tx.AUTHORIZED,
+                        expires,
+                        created,
+                        created,
+                        None,
+                    )
+                )
                 held += value
                 self.report_counts["live_holds"] += 1
                 last_change = max(last_change, created)
@@ -231,30 +249,83 @@ class DemoBuilder:
             if state == "cancelled":
                 created = self._between(opened_at, now - _DAY)
                 cancelled_at = created + timedelta(minutes=5 + rng.random() * 600)
-                batch.rows["transactions"].append((
-                    transaction_id, store_id, account_id, public, order_id, True, installments,
-                    0, value, 0, 0, 0, None, tx.CANCELLED, None, created, cancelled_at, None,
-                ))
+                batch.rows["transactions"].append(
+                    (
+                        transaction_id,
+                        store_id,
+                        account_id,
+                        public,
+                        order_id,
+                        True,
+                        installments,
+                        0,
+                        value,
+                        0,
+                        0,
+                        0,
+                        None,
+                        tx.CANCELLED,
+                        None,
+                        created,
+                        cancelled_at,
+                        None,
+                    )
+                )
                 last_change = max(last_change, cancelled_at)
                 continue
             settled_at = now - timedelta(days=rng.random() * 540)
             created = settled_at - timedelta(minutes=1 + rng.random() * 240)
             prefix = self._friendly_prefix()
-            batch.rows["transactions"].append((
-                transaction_id, store_id, account_id, public, order_id, True, installments,
-                0, value, value, 0, 0, prefix, tx.SETTLED, None, created, settled_at, settled_at,
-            ))
-            entries.append((
-                store_id, account_id, INVOICE, -value, DONE_BY,
-                _json({"transactionId": public, "orderId": order_id, "numberOfInstallments": installments}),
-                None, settled_at,
-            ))
+            batch.rows["transactions"].append(
+                (
+                    transaction_id,
+                    store_id,
+                    account_id,
+                    public,
+                    order_id,
+                    True,
+                    installments,
+                    0,
+                    value,
+                    value,
+                    0,
+                    0,
+                    prefix,
+                    tx.SETTLED,
+                    None,
+                    created,
+                    settled_at,
+                    settled_at,
+                )
+            )
+            entries.append(
+                (
+                    store_id,
+                    account_id,
+                    INVOICE,
+                    -value,
+                    DONE_BY,
+                    _json(
+                        {"transactionId": public, "orderId": order_id, "numberOfInstallments": installments}
+                    ),
+                    None,
+                    settled_at,
+                )
+            )
             balance -= value
             last_change = max(last_change, settled_at)
             for number, cents in enumerate(split_cents(value, installments), start=1):
                 moved, still_owed, touched = self._invoice(
-                    batch, account_id, transaction_id, public, prefix, order_id, number,
-                    installments, cents, settled_at,
+                    batch,
+                    account_id,
+                    transaction_id,
+                    public,
+                    prefix,
+                    order_id,
+                    number,
+                    installments,
+                    cents,
+                    settled_at,
                 )
                 balance += moved
                 owed += still_owed
@@ -266,35 +337,80 @@ class DemoBuilder:
         tolerance = 500 if rng.random() < 0.2 else 0
         if initial_limit != limit:
             changed_at = self._between(opened_at, now)
-            entries.append((
-                store_id, account_id, CREDIT,
-                credit_limit_change_cents(initial_limit, limit, tolerance), DONE_BY,
-                _json({
-                    "creditLimit": {"from": str(from_cents(initial_limit)), "to": str(from_cents(limit))},
-                    "tolerance": str(rate_from_units(tolerance)),
-                }),
-                None, changed_at,
-            ))
+            entries.append(
+                (
+                    store_id,
+                    account_id,
+                    CREDIT,
+                    credit_limit_change_cents(initial_limit, limit, tolerance),
+                    DONE_BY,
+                    _json(
+                        {
+                            "creditLimit": {
+                                "from": str(from_cents(initial_limit)),
+                                "to": str(from_cents(limit)),
+                            },
+                            "tolerance": str(rate_from_units(tolerance)),
+                        }
+                    ),
+                    None,
+                    changed_at,
+                )
+            )
             last_change = max(last_change, changed_at)
-        batch.rows["accounts"].append((
-            account_id, store_id, public_id, document, kind, email, None, limit, tolerance,
-            initial_limit, tolerance, balance, held, OPEN, opened_at, min(last_change, now), None,
-        ))
+        batch.rows["accounts"].append(
+            (
+                account_id,
+                store_id,
+                public_id,
+                document,
+                kind,
+                email,
+                None,
+                limit,
+                tolerance,
+                initial_limit,
+                tolerance,
+                balance,
+                held,
+                OPEN,
+                opened_at,
+                min(last_change, now),
+                None,
+            )
+        )
         holders = 0 if rng.random() < 0.7 else (1 if rng.random() < 0.85 else 2)
         for index in range(holders):
-            batch.rows["holders"].append((
-                store_id, account_id, "%032x" % rng.getrandbits(128),
-                f"comprador{index + 1}.{document}.{self.run_tag}@cliente.example.com", 2,
-                self._between(opened_at, now), None,
-            ))
+            batch.rows["holders"].append(
+                (
+                    store_id,
+                    account_id,
+                    "%032x" % rng.getrandbits(128),
+                    f"comprador{index + 1}.{document}.{self.run_tag}@cliente.example.com",
+                    2,
+                    self._between(opened_at, now),
+                    None,
+                )
+            )
 
     def _limit(self, exposure: int) -> int:
         """A limit that covers what the account owes and holds, with room to buy more."""
         wanted = int(exposure * (1.2 + self.rng.random() * 1.8)) + 1_000_00
         return -(-wanted // 500_00) * 500_00
 
-    def _invoice(self, batch, account_id, transaction_id, public, prefix, order_id, number,
-                 installments, cents, settled_at) -> tuple[int, int, datetime]:
+    def _invoice(
+        self,
+        batch,
+        account_id,
+        transaction_id,
+        public,
+        prefix,
+        order_id,
+        number,
+        installments,
+        cents,
+        settled_at,
+    ) -> tuple[int, int, datetime]:
         """Writes one invoice and its entries; returns what they moved the balance by, what is
         still owed on it, and when it last changed."""
         rng, now = self.rng, self.now
@@ -319,15 +435,25 @@ class DemoBuilder:
         elif status == CANCELLED:
             resolved = self._between(settled_at, min(due, now))
             updated = resolved
-            entries.append((
-                self.store_id, account_id, INVOICE, cents, DONE_BY,
-                _json({**meta, "cancelled": True}), None, resolved,
-            ))
+            entries.append(
+                (
+                    self.store_id,
+                    account_id,
+                    INVOICE,
+                    cents,
+                    DONE_BY,
+                    _json({**meta, "cancelled": True}),
+                    None,
+                    resolved,
+                )
+            )
         else:
             if rng.random() < 0.05 and cents >= 2:
                 paid = cents // 2
                 updated = self._between(settled_at, min(due, now))
-                entries.append((self.store_id, account_id, PAYMENT, paid, DONE_BY, _json(meta), None, updated))
+                entries.append(
+                    (self.store_id, account_id, PAYMENT, paid, DONE_BY, _json(meta), None, updated)
+                )
                 self.report_counts["partly_paid"] += 1
             if rng.random() < 0.10:
                 postponements = rng.randint(1, 2)
@@ -339,13 +465,35 @@ class DemoBuilder:
         observation = None
         if rng.random() < 0.10:
             observation = f"{rng.choice(_OBSERVATIONS)} - ref {rng.randrange(100000, 1000000)}"
-        link = f"https://pay.example.com/i/{prefix}-{number}" if status == OPENED and rng.random() < 0.3 else None
+        link = (
+            f"https://pay.example.com/i/{prefix}-{number}"
+            if status == OPENED and rng.random() < 0.3
+            else None
+        )
         self.status_counts[status] += 1
-        batch.rows["invoices"].append((
-            self.store_id, account_id, transaction_id, f"{public}-{number:02d}", f"{prefix}-{number}",
-            number, installments, order_id, cents, paid, status, observation, link, postponements,
-            due, original_due, settled_at, updated, resolved,
-        ))
+        batch.rows["invoices"].append(
+            (
+                self.store_id,
+                account_id,
+                transaction_id,
+                f"{public}-{number:02d}",
+                f"{prefix}-{number}",
+                number,
+                installments,
+                order_id,
+                cents,
+                paid,
+                status,
+                observation,
+                link,
+                postponements,
+                due,
+                original_due,
+                settled_at,
+                updated,
+                resolved,
+            )
+        )
         if status == CANCELLED:
             return cents, 0, updated
         return paid, cents - paid if status == OPENED else 0, updated
@@ -353,9 +501,7 @@ class DemoBuilder:
 
 def _quotas(accounts: int, invoices: int) -> list[int]:
     """Spreads `invoices` over `accounts` so that the total is exact."""
-    return [
-        invoices * (index + 1) // accounts - invoices * index // accounts for index in range(accounts)
-    ]
+    return [invoices * (index + 1) // accounts - invoices * index // accounts for index in range(accounts)]
 
 
 @dataclass(frozen=True)
@@ -385,8 +531,13 @@ def _run_part(job: _Job, database: Database | None, report: Callable[[dict], Non
         with database.read() as session:
             taken = _Taken(session, job.store_id)
         builder = DemoBuilder(
-            rng, job.store_id, job.now, taken, "%08x" % rng.getrandbits(32),
-            part=job.part, parts=job.parts,
+            rng,
+            job.store_id,
+            job.now,
+            taken,
+            "%08x" % rng.getrandbits(32),
+            part=job.part,
+            parts=job.parts,
         )
         quotas = _quotas(job.accounts, job.invoices)
         step = job.accounts_per_batch
@@ -397,11 +548,16 @@ def _run_part(job: _Job, database: Database | None, report: Callable[[dict], Non
                 for table in TABLE_ORDER:
                     writer.write(table, batch.rows[table])
             report({table: len(rows) for table, rows in batch.rows.items()})
-        report({
-            "done": 1,
-            "status": dict(builder.status_counts),
-            **{name: builder.report_counts[name] for name in ("live_holds", "overdue", "postponed", "partly_paid")},
-        })
+        report(
+            {
+                "done": 1,
+                "status": dict(builder.status_counts),
+                **{
+                    name: builder.report_counts[name]
+                    for name in ("live_holds", "overdue", "postponed", "partly_paid")
+                },
+            }
+        )
     finally:
         if own:
             database.dispose()
@@ -449,8 +605,17 @@ def load_demo(
     batches = -(-accounts // accounts_per_batch)
     parts = max(1, min(processes or default_processes(database), batches))
     jobs = [
-        _Job(database.url, report.store_id, accounts, invoices, seed, part, parts,
-             _naive(utcnow()), accounts_per_batch)
+        _Job(
+            database.url,
+            report.store_id,
+            accounts,
+            invoices,
+            seed,
+            part,
+            parts,
+            _naive(utcnow()),
+            accounts_per_batch,
+        )
         for part in range(parts)
     ]
 

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the last 32 bits are an IPv4 address
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -63,7 +65,9 @@ def parse_allow_list(raw: str) -> AllowList:
             continue
         except ValueError:
             if "/" in entry or ":" in entry:
-                raise ValueError(f"webhook allowed hosts: {entry!r} is not an IP address or network") from None
+                raise ValueError(
+                    f"webhook allowed hosts: {entry!r} is not an IP address or network"
+                ) from None
         name = _normal_name(entry)
         if not _HOST_NAME.fullmatch(name):
             raise ValueError(f"webhook allowed hosts: {entry!r} is not a host name, IP address or network")
@@ -168,5 +172,7 @@ def checked_destination(url: str, allowed: AllowList) -> Destination:
             if not (is_public(address) or allowed.allows_address(address))
         ]
         if refused:
-            raise DestinationRefused(f"{destination.host} resolves to {refused[0]}, which is not a public address")
+            raise DestinationRefused(
+                f"{destination.host} resolves to {refused[0]}, which is not a public address"
+            )
     return Destination(destination.scheme, destination.host, destination.port, destination.target, addresses)

@@ -69,7 +69,9 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
         event_ids = [row.event_id for row in rows]
         endpoints = {
             endpoint.id: endpoint
-            for endpoint in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+            for endpoint in session.scalars(
+                select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids))
+            )
         }
         bodies = {
             event_id: (public_id, body)
@@ -101,7 +103,9 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
     return claimed
 
 
-def _apply(delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: datetime, settings: Settings) -> None:
+def _apply(
+    delivery: WebhookDelivery, item: Claimed, outcome: Outcome, now: datetime, settings: Settings
+) -> None:
     if delivery.status in (DELIVERED, FAILED, CANCELLED) or (
         delivery.status != DELIVERING and not outcome.ok
     ):
@@ -221,5 +225,5 @@ def deliver_due(db: Database, now: datetime) -> int:
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(claimed), settings.webhook_concurrency))) as pool:
         outcomes = list(pool.map(attempt, claimed))
-    mark_all(db, list(zip(claimed, outcomes)), now, settings)
+    mark_all(db, list(zip(claimed, outcomes, strict=False)), now, settings)
     return len(claimed)

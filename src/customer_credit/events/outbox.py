@@ -9,18 +9,18 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
 from customer_credit.api.wire import dumps, timestamp
-from customer_credit.ledger.schemas import statement_wire
 from customer_credit.db.base import utcnow
 from customer_credit.events.models import Event, EventSequence
 from customer_credit.events.types import EVENT_TYPES, INVOICE_CHANGED
 from customer_credit.invoices.models import Invoice
 from customer_credit.ledger.models import Statement
+from customer_credit.ledger.schemas import statement_wire
 from customer_credit.money import from_cents, rate_for_wire, rate_from_units
 from customer_credit.transactions.models import Transaction
 
@@ -172,9 +172,7 @@ def sequence_pending(session: Session, *, limit: int = SEQUENCE_BATCH) -> int:
         counter = EventSequence(id=1, last_seq=0)
         session.add(counter)
         session.flush()
-    ids = session.scalars(
-        select(Event.id).where(Event.seq.is_(None)).order_by(Event.id).limit(limit)
-    ).all()
+    ids = session.scalars(select(Event.id).where(Event.seq.is_(None)).order_by(Event.id).limit(limit)).all()
     if not ids:
         return 0
     start = counter.last_seq

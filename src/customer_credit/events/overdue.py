@@ -11,10 +11,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
+from customer_credit.dates import store_zone
 from customer_credit.events.models import OverdueNotice
 from customer_credit.events.outbox import record
 from customer_credit.events.types import INVOICE_OVERDUE
-from customer_credit.dates import store_zone
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.invoices.overdue_days import days_overdue
 from customer_credit.stores import service as stores
@@ -24,9 +24,7 @@ LOOKBACK_DAYS = 60
 
 
 def emit_overdue(session: Session, now: datetime, *, limit: int = BATCH) -> int:
-    noticed = exists().where(
-        OverdueNotice.invoice_id == Invoice.id, OverdueNotice.due_at == Invoice.due_at
-    )
+    noticed = exists().where(OverdueNotice.invoice_id == Invoice.id, OverdueNotice.due_at == Invoice.due_at)
     rows = session.execute(
         select(Invoice.id, Invoice.account_id, Invoice.due_at)
         .where(

@@ -97,7 +97,7 @@ def list_webhooks(ctx: Annotated[RequestContext, Depends(authorized(resources.RE
 
 @router.delete("/webhooks/{endpointId}", summary="Delete a webhook endpoint (extension)")
 def delete_webhook(
-    endpointId: str,  # noqa: N803
+    endpointId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CONFIGURATION))],
 ):
     def work(session):
@@ -109,7 +109,7 @@ def delete_webhook(
 
 @router.get("/webhooks/{endpointId}/deliveries", summary="An endpoint's delivery log (extension)")
 def webhook_deliveries(
-    endpointId: str,  # noqa: N803
+    endpointId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_CONFIGURATION))],
     status: str | None = None,
     limit: Annotated[str | None, Query()] = None,

@@ -33,9 +33,7 @@ def delivery_wire(delivery: WebhookDelivery, event_id: str, event_type: str) -> 
         "status": delivery.status,
         "attempts": delivery.attempts,
         "lastAttemptAt": timestamp(delivery.last_attempt_at),
-        "nextAttemptAt": timestamp(delivery.next_attempt_at)
-        if delivery.status == "pending"
-        else None,
+        "nextAttemptAt": timestamp(delivery.next_attempt_at) if delivery.status == "pending" else None,
         "lastStatusCode": delivery.last_status_code,
         "lastDurationMs": delivery.last_duration_ms,
         "lastError": delivery.last_error,  # a fixed category; the receiver's body is never kept

@@ -87,9 +87,7 @@ def create_endpoint(
     if description is not None:
         description = clean_text("description", description, max_length=500)
     active = session.scalar(
-        select(func.count()).where(
-            WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None)
-        )
+        select(func.count()).where(WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None))
     )
     if active >= MAX_ENDPOINTS_PER_STORE:
         raise Conflict(
@@ -201,17 +199,21 @@ def fanout(session: Session, now: datetime) -> int:
         wanted = set(endpoint.event_types or [])
         chosen = [row for row in rows if not wanted or row.type in wanted]
         keys = {row.account_id or 0 for row in chosen}
-        busy = set(
-            session.scalars(
-                select(WebhookDelivery.ordering_key)
-                .where(
-                    WebhookDelivery.endpoint_id == endpoint.id,
-                    WebhookDelivery.status.in_(OPEN_STATUSES),
-                    WebhookDelivery.ordering_key.in_(keys),
+        busy = (
+            set(
+                session.scalars(
+                    select(WebhookDelivery.ordering_key)
+                    .where(
+                        WebhookDelivery.endpoint_id == endpoint.id,
+                        WebhookDelivery.status.in_(OPEN_STATUSES),
+                        WebhookDelivery.ordering_key.in_(keys),
+                    )
+                    .distinct()
                 )
-                .distinct()
             )
-        ) if keys else set()
+            if keys
+            else set()
+        )
         for event_id, seq, account_id, _type in chosen:
             key = account_id or 0
             session.add(

@@ -15,9 +15,7 @@ class IdempotencyRecord(Base):
     request with the key may take it over (see idempotency.service)."""
 
     __tablename__ = "idempotency_records"
-    __table_args__ = (
-        Index("uq_idempotency_key", "store_id", "credential", "key", unique=True),
-    )
+    __table_args__ = (Index("uq_idempotency_key", "store_id", "credential", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))

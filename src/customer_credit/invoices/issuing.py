@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit import events
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
-from customer_credit.money import from_cents
-from customer_credit.money import split_cents
+from customer_credit.money import from_cents, split_cents
 from customer_credit.transactions.models import Transaction
 
 DAYS_BETWEEN_INSTALLMENTS = 30
@@ -107,9 +106,16 @@ def lower_open_invoices(
             invoice.resolved_at = at
         events.record_for_invoice(
             session,
-            {PAID: events.INVOICE_PAID, CANCELLED: events.INVOICE_CANCELLED}.get(invoice.status, events.INVOICE_CHANGED),
+            {PAID: events.INVOICE_PAID, CANCELLED: events.INVOICE_CANCELLED}.get(
+                invoice.status, events.INVOICE_CHANGED
+            ),
             invoice,
-            changes={"value": {"from": from_cents(invoice.value_cents + taken), "to": from_cents(invoice.value_cents)}},
+            changes={
+                "value": {
+                    "from": from_cents(invoice.value_cents + taken),
+                    "to": from_cents(invoice.value_cents),
+                }
+            },
         )
     return remaining
 

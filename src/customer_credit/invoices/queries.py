@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.accounts.models import Account
+from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 
 
 @dataclass
@@ -56,16 +56,12 @@ def conditions(filters: InvoiceFilters) -> list:
     if filters.friendly_id:
         found.append(Invoice.friendly_id == filters.friendly_id)
     if filters.observation:
-        found.append(
-            func.lower(Invoice.observation).contains(filters.observation.lower(), autoescape=True)
-        )
+        found.append(func.lower(Invoice.observation).contains(filters.observation.lower(), autoescape=True))
     if filters.account_ids is not None:
         found.append(Invoice.account_id.in_(filters.account_ids))
     elif filters.account_public_id:
         found.append(
-            Invoice.account_id.in_(
-                select(Account.id).where(Account.public_id == filters.account_public_id)
-            )
+            Invoice.account_id.in_(select(Account.id).where(Account.public_id == filters.account_public_id))
         )
     return found + filters.extra
 
@@ -162,9 +158,7 @@ def page(session: Session, where: list, *, offset: int, limit: int) -> list[tupl
 
 def summary(session: Session, where: list) -> dict[str, int]:
     def total_of(status: str):
-        return func.coalesce(
-            func.sum(case((Invoice.status == status, Invoice.value_cents), else_=0)), 0
-        )
+        return func.coalesce(func.sum(case((Invoice.status == status, Invoice.value_cents), else_=0)), 0)
 
     count, opened, paid, cancelled = session.execute(
         select(func.count(), total_of(OPENED), total_of(PAID), total_of(CANCELLED)).where(*where)

@@ -45,45 +45,61 @@ def search_all_invoices(
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
-    createdDateFrom: str | None = None,  # noqa: N803
-    createdDateTo: str | None = None,  # noqa: N803
-    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,  # noqa: N803
-    dueDateFrom: str | None = None,  # noqa: N803
-    dueDateTo: str | None = None,  # noqa: N803
+    createdDateFrom: str | None = None,
+    createdDateTo: str | None = None,
+    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,
+    dueDateFrom: str | None = None,
+    dueDateTo: str | None = None,
     value: str | None = None,
     status: str | None = None,
-    friendlyId: str | None = None,  # noqa: N803
+    friendlyId: str | None = None,
     observation: str | None = None,
-    creditAccountId: str | None = None,  # noqa: N803
+    creditAccountId: str | None = None,
     op: str | None = None,
 ):
     filters = search.parse_filters(
-        createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
-        friendlyId, observation, creditAccountId, op,
+        createdDateFrom,
+        createdDateTo or createDateTo,
+        dueDateFrom,
+        dueDateTo,
+        value,
+        status,
+        friendlyId,
+        observation,
+        creditAccountId,
+        op,
     )
     return _search_response(ctx, filters, window(from_, to))
 
 
 @router.get("/accounts/{creditAccountId}/invoices", summary="Search the invoices of an account")
 def search_account_invoices(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
-    createdDateFrom: str | None = None,  # noqa: N803
-    createdDateTo: str | None = None,  # noqa: N803
-    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,  # noqa: N803
-    dueDateFrom: str | None = None,  # noqa: N803
-    dueDateTo: str | None = None,  # noqa: N803
+    createdDateFrom: str | None = None,
+    createdDateTo: str | None = None,
+    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,
+    dueDateFrom: str | None = None,
+    dueDateTo: str | None = None,
     value: str | None = None,
     status: str | None = None,
-    friendlyId: str | None = None,  # noqa: N803
+    friendlyId: str | None = None,
     observation: str | None = None,
     op: str | None = None,
 ):
     filters = search.parse_filters(
-        createdDateFrom, createdDateTo or createDateTo, dueDateFrom, dueDateTo, value, status,
-        friendlyId, observation, None, op,
+        createdDateFrom,
+        createdDateTo or createDateTo,
+        dueDateFrom,
+        dueDateTo,
+        value,
+        status,
+        friendlyId,
+        observation,
+        None,
+        op,
     )
     return _search_response(ctx, filters, window(from_, to), account_public_id=creditAccountId)
 
@@ -99,8 +115,8 @@ def _one_invoice(ctx: RequestContext, account_id: str, change) -> Response:
 
 @router.get("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Retrieve an invoice")
 def retrieve_invoice(
-    creditAccountId: str,  # noqa: N803
-    invoiceId: str,  # noqa: N803
+    creditAccountId: str,
+    invoiceId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
 ):
     return ctx.read(
@@ -114,11 +130,11 @@ def retrieve_invoice(
 
 @router.put("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Change an invoice")
 def change_invoice(
-    creditAccountId: str,  # noqa: N803
-    invoiceId: str,  # noqa: N803
+    creditAccountId: str,
+    invoiceId: str,
     body: ChangeInvoiceIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
-    friendlyId: str | None = None,  # noqa: N803
+    friendlyId: str | None = None,
 ):
     sent = body.model_fields_set
     optional = {
@@ -138,8 +154,8 @@ def change_invoice(
 
 @router.delete("/accounts/{creditAccountId}/invoices/{invoiceId}", summary="Cancel an invoice")
 def cancel_invoice(
-    creditAccountId: str,  # noqa: N803
-    invoiceId: str,  # noqa: N803
+    creditAccountId: str,
+    invoiceId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
 ):
     def work(session):
@@ -150,8 +166,8 @@ def cancel_invoice(
 
 @router.post("/accounts/{creditAccountId}/invoices/{invoiceId}/payments", summary="Mark an invoice as paid")
 def pay_invoice(
-    creditAccountId: str,  # noqa: N803
-    invoiceId: str,  # noqa: N803
+    creditAccountId: str,
+    invoiceId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.PAY_INVOICE))],
     body: PaymentIn | None = None,
 ):
@@ -169,14 +185,12 @@ def pay_invoice(
 
 @router.put("/accounts/{creditAccountId}/invoices/{invoiceId}/postponement", summary="Postpone an invoice")
 def postpone_invoice(
-    creditAccountId: str,  # noqa: N803
-    invoiceId: str,  # noqa: N803
+    creditAccountId: str,
+    invoiceId: str,
     body: PostponeIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
 ):
     def work(session):
-        service.postpone_invoice(
-            session, ctx.principal, creditAccountId, invoiceId, due_days=body.dueDays
-        )
+        service.postpone_invoice(session, ctx.principal, creditAccountId, invoiceId, due_days=body.dueDays)
 
     return ctx.write(work)

@@ -6,15 +6,14 @@ from sqlalchemy.orm import Session
 
 from customer_credit.accounts import service as accounts
 from customer_credit.auth.principal import Principal
-from customer_credit.invoices import queries
-from customer_credit.invoices.models import Invoice
 from customer_credit.dates import parse_bound
 from customer_credit.errors import field_error
-from customer_credit.invoices.models import STATUSES
+from customer_credit.invoices import queries
+from customer_credit.invoices.models import STATUSES, Invoice
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.money import MoneyError, parse_amount, to_cents
-from customer_credit.validation import clean_text
 from customer_credit.paging import Window
+from customer_credit.validation import clean_text
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,16 @@ def search_invoices(
 
 
 def parse_filters(
-    created_from, created_to, due_from, due_to, value, status, friendly_id, observation,
-    account_id, op,
+    created_from,
+    created_to,
+    due_from,
+    due_to,
+    value,
+    status,
+    friendly_id,
+    observation,
+    account_id,
+    op,
 ) -> InvoiceFilters:
     """Query-string filters (the API's and the console's) as InvoiceFilters; a malformed
     date, value, status or op is a 400 naming it."""
@@ -68,8 +75,11 @@ def parse_filters(
             value_cents = to_cents(parse_amount(value))
         except MoneyError as error:
             raise field_error("value", str(error)) from None
-    for name, text in (("friendlyId", friendly_id), ("observation", observation),
-                       ("creditAccountId", account_id)):
+    for name, text in (
+        ("friendlyId", friendly_id),
+        ("observation", observation),
+        ("creditAccountId", account_id),
+    ):
         if text:
             clean_text(name, text, max_length=1000, allow_newlines=False)
     return InvoiceFilters(

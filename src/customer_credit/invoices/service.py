@@ -10,17 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from customer_credit import events
-from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
+from customer_credit.dates import timestamp
 from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE, PAYMENT
-from customer_credit.money import to_cents
-from customer_credit.money import from_cents
-from customer_credit.dates import timestamp
+from customer_credit.money import from_cents, to_cents
 from customer_credit.stores import service as stores
 from customer_credit.transactions import returns
 from customer_credit.validation import clean_http_url, clean_text
@@ -36,15 +34,11 @@ def _find(session: Session, principal: Principal, account_public_id: str, invoic
         .where(Invoice.store_id == principal.store_id, Invoice.public_id == invoice_id)
     ).first()
     if row is None or row[1] != account_public_id:
-        raise NotFound(
-            f"no invoice {invoice_id} on account {account_public_id}", code="InvoiceNotFound"
-        )
+        raise NotFound(f"no invoice {invoice_id} on account {account_public_id}", code="InvoiceNotFound")
     return row[0]
 
 
-def get_invoice(
-    session: Session, principal: Principal, account_public_id: str, invoice_id: str
-) -> Invoice:
+def get_invoice(session: Session, principal: Principal, account_public_id: str, invoice_id: str) -> Invoice:
     return _find(session, principal, account_public_id, invoice_id)
 
 
@@ -53,9 +47,7 @@ def _lock(
 ) -> tuple[Account, Invoice]:
     """Locks the account, then the invoice (always in this order, so changes never deadlock)."""
     invoice = _find(session, principal, account_public_id, invoice_id)
-    account = session.scalar(
-        select(Account).where(Account.id == invoice.account_id).with_for_update()
-    )
+    account = session.scalar(select(Account).where(Account.id == invoice.account_id).with_for_update())
     session.refresh(invoice, with_for_update=True)
     return account, invoice
 
@@ -217,8 +209,10 @@ def pay_invoice(
         _transition(session, principal, account, invoice, PAID, now)
         return invoice
     if invoice.status != OPENED:
-        raise _refuse(invoice, PAID) if invoice.status == CANCELLED else Conflict(
-            "the invoice is already paid", code="InvoiceAlreadyPaid"
+        raise (
+            _refuse(invoice, PAID)
+            if invoice.status == CANCELLED
+            else Conflict("the invoice is already paid", code="InvoiceAlreadyPaid")
         )
     owed = invoice.value_cents - invoice.paid_cents
     if amount > owed:
@@ -248,8 +242,7 @@ def postpone_invoice(
         raise Conflict("only an Opened invoice can be postponed", code="InvoiceNotOpened")
     if invoice.postponement_count >= config.invoice_postponement_limit:
         raise Conflict(
-            f"the invoice was already postponed {invoice.postponement_count} times, "
-            f"the store's limit",
+            f"the invoice was already postponed {invoice.postponement_count} times, the store's limit",
             code="PostponementLimitReached",
         )
     too_long = Conflict(
@@ -278,4 +271,3 @@ def postpone_invoice(
         changes={"dueDate": {"from": timestamp(previous_due), "to": timestamp(new_due)}, "dueDays": due_days},
     )
     return invoice
-

@@ -46,7 +46,7 @@ class Worker:
                 else:
                     with self.db.write() as session:
                         count = job.run(session, self.clock())
-            except Exception:  # noqa: BLE001 - a failing job is logged and retried next round
+            except Exception:
                 log.exception("job failed", extra={"job": job.name})
                 return total
             total += count

@@ -62,9 +62,7 @@ class _Replay:
         self.found = found
 
     def _report(self, field: str, stored: int, recomputed: int, unit: str = "cents") -> None:
-        self.found.append(
-            Mismatch(self.account.id, self.account.public_id, field, stored, recomputed, unit)
-        )
+        self.found.append(Mismatch(self.account.id, self.account.public_id, field, stored, recomputed, unit))
 
     def entry(self, entry) -> None:
         meta = entry.meta if isinstance(entry.meta, dict) else {}
@@ -101,9 +99,7 @@ class _Replay:
         if limit != self.limit:
             self._report(f"{label} creditLimit before the change", limit, self.limit)
         if tolerance != self.tolerance:
-            self._report(
-                f"{label} tolerance before the change", tolerance, self.tolerance, RATE_UNIT_NAME
-            )
+            self._report(f"{label} tolerance before the change", tolerance, self.tolerance, RATE_UNIT_NAME)
 
     def finish(self) -> None:
         if self.account.credit_limit_cents != self.limit:
@@ -153,7 +149,6 @@ def check_account(session: Session, account: Account) -> list[Mismatch]:
     entries, its held credit against its live holds, its Credit entries, and what its
     transactions gave back against what they settled."""
     return recompute_mismatches(session, account.store_id, account_id=account.id)
-
 
 
 @dataclass

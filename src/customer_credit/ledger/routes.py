@@ -18,10 +18,10 @@ router = APIRouter(prefix="/api/creditcontrol/accounts", tags=["Statements"], ro
 
 @router.get("/{creditAccountId}/statements", summary="Account statements")
 def account_statements(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_STATEMENTS))],
-    dateFrom: str | None = None,  # noqa: N803 - extension: start of the window (inclusive)
-    dateTo: str | None = None,  # noqa: N803 - extension: end of the window (a date: whole day)
+    dateFrom: str | None = None,
+    dateTo: str | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
 ):
@@ -51,8 +51,8 @@ def account_statements(
 
 @router.put("/{creditAccountId}/statements/{statementId}", summary="Decrease the balance of an account")
 def decrease_balance(
-    creditAccountId: str,  # noqa: N803
-    statementId: str,  # noqa: N803
+    creditAccountId: str,
+    statementId: str,
     body: DecreaseBalanceIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CREDITS))],
 ):

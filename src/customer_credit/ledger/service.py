@@ -156,9 +156,7 @@ def recompute_mismatches(
         if stored_b != computed_b:
             mismatches.append(Mismatch(pk, public_id, "balance", stored_b, int(computed_b)))
         if stored_p != computed_p:
-            mismatches.append(
-                Mismatch(pk, public_id, "preAuthorizedCredit", stored_p, int(computed_p))
-            )
+            mismatches.append(Mismatch(pk, public_id, "preAuthorizedCredit", stored_p, int(computed_p)))
     mismatches.extend(credit_mismatches(session, store_id, account_id=account_id))
     mismatches.extend(transaction_mismatches(session, store_id, account_id=account_id))
     return mismatches

@@ -15,8 +15,7 @@ from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, field_error
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT, STATEMENT, Statement
-from customer_credit.money import to_cents
-from customer_credit.money import from_cents
+from customer_credit.money import from_cents, to_cents
 from customer_credit.paging import Window
 from customer_credit.validation import clean_path_id
 
@@ -48,9 +47,7 @@ def list_statements(
         in_window.append(Statement.created_at >= since)
     if until is not None:
         moment, inclusive = until
-        in_window.append(
-            Statement.created_at <= moment if inclusive else Statement.created_at < moment
-        )
+        in_window.append(Statement.created_at <= moment if inclusive else Statement.created_at < moment)
     previous = 0
     if since is not None:
         previous = session.scalar(
@@ -87,9 +84,7 @@ def decrease_balance(
         raise field_error("value", "must not be zero")
     account = accounts.lock_open_account(session, principal, public_id)
     existing = session.scalar(
-        select(Statement).where(
-            Statement.account_id == account.id, Statement.external_id == statement_id
-        )
+        select(Statement).where(Statement.account_id == account.id, Statement.external_id == statement_id)
     )
     if existing is not None:
         if existing.value_cents != -amount:

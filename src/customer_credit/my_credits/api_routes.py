@@ -55,12 +55,16 @@ def link_wire(link: MyCreditsLink, account_public_id: str, now: datetime) -> dic
 
 @api.post("", summary="Create a My Credits link for the account's owner or a holder (extension)")
 def create_link(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: LinkIn,
     request: Request,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
-    ttl = timedelta(minutes=body.ttlMinutes) if body.ttlMinutes else links.default_ttl(request.app.state.settings)
+    ttl = (
+        timedelta(minutes=body.ttlMinutes)
+        if body.ttlMinutes
+        else links.default_ttl(request.app.state.settings)
+    )
     now = now_of(request)
 
     minted: dict[str, str] = {}
@@ -79,32 +83,41 @@ def _with_url(response: Response, url: str | None) -> Response:
     `"url": null`; whoever lost the first answer revokes that link and creates another."""
     if response.status_code != 200:
         return response
-    kept = {name: value for name, value in response.headers.items() if name not in ("content-length", "content-type")}
+    kept = {
+        name: value
+        for name, value in response.headers.items()
+        if name not in ("content-length", "content-type")
+    }
     return JsonResponse({**json.loads(response.body), "url": url}, headers=kept)
 
 
 @api.get("", summary="List the account's My Credits links, newest first (extension)")
 def list_links(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     request: Request,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
 ):
     now = now_of(request)
     return ctx.read(
         lambda session: {
-            "data": [link_wire(link, creditAccountId, now) for link in links.list_links(session, ctx.principal, creditAccountId)]
+            "data": [
+                link_wire(link, creditAccountId, now)
+                for link in links.list_links(session, ctx.principal, creditAccountId)
+            ]
         }
     )
 
 
 @api.delete("/{linkId}", summary="Revoke a My Credits link at once (extension)")
 def revoke_link(
-    creditAccountId: str,  # noqa: N803
-    linkId: str,  # noqa: N803
+    creditAccountId: str,
+    linkId: str,
     request: Request,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
     now = now_of(request)
     return ctx.write(
-        lambda session: link_wire(links.revoke_link(session, ctx.principal, creditAccountId, linkId, now=now), creditAccountId, now)
+        lambda session: link_wire(
+            links.revoke_link(session, ctx.principal, creditAccountId, linkId, now=now), creditAccountId, now
+        )
     )

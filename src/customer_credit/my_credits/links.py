@@ -78,12 +78,19 @@ def check_recipient(session: Session, account: Account, email: str) -> None:
     if any(normalize_email(holder.email) == email for holder in accounts.holders_of(session, account)):
         return
     message = "must be the account owner's or one of its holders' e-mail"
-    raise Conflict(f"email: {message}", code="NotOwnerOrHolder", details=[{"field": "email", "message": message}])
+    raise Conflict(
+        f"email: {message}", code="NotOwnerOrHolder", details=[{"field": "email", "message": message}]
+    )
 
 
 def issue_link(
-    session: Session, principal: Principal, account_public_id: str, email: str, ttl: timedelta,
-    *, now: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    email: str,
+    ttl: timedelta,
+    *,
+    now: datetime | None = None,
 ) -> IssuedLink:
     """A new link to the account for its owner or a holder; refused while the store has My
     Credits off. The account row is locked, so a link never outlives a concurrent close or
@@ -126,7 +133,9 @@ def read_link(session: Session, token: str, *, now: datetime | None = None) -> C
         raise LinkRevoked("this link was withdrawn by the store; ask it for a new one")
     if link.expires_at <= (now or utcnow()):
         raise Unauthorized("this link has expired; ask the store for a new one", code="LinkExpired")
-    return Customer(store_id=link.store_id, email=link.email, expires_at=link.expires_at, account_id=link.account_id)
+    return Customer(
+        store_id=link.store_id, email=link.email, expires_at=link.expires_at, account_id=link.account_id
+    )
 
 
 def status_of(link: MyCreditsLink, now: datetime | None = None) -> str:
@@ -149,8 +158,12 @@ def list_links(session: Session, principal: Principal, account_public_id: str) -
 
 
 def revoke_link(
-    session: Session, principal: Principal, account_public_id: str, link_id: str,
-    *, now: datetime | None = None,
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    link_id: str,
+    *,
+    now: datetime | None = None,
 ) -> MyCreditsLink:
     """Revokes one link of the account at once; revoking an ended link changes nothing."""
     account = accounts.get_account(session, principal, account_public_id)

@@ -12,9 +12,7 @@ from customer_credit.my_credits.models import ACCOUNT_CLOSED, HOLDER_REMOVED, My
 from customer_credit.validation import normalize_email
 
 
-def revoke_live_links(
-    session: Session, *conditions, reason: str, now: datetime | None = None
-) -> int:
+def revoke_live_links(session: Session, *conditions, reason: str, now: datetime | None = None) -> int:
     """Marks every link matching `conditions` not revoked yet as revoked; returns how many.
     Expired ones too: whatever clock judges expiry later, they can never open again."""
     now = now or utcnow()

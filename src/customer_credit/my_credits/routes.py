@@ -1,4 +1,4 @@
-""""My Credits": the customer's page, reached with a stored, revocable link or a
+""" "My Credits": the customer's page, reached with a stored, revocable link or a
 VtexIdclientAutCookie user token. The API extension that manages links is api_routes.py."""
 
 import hashlib
@@ -58,7 +58,12 @@ def enter(request: Request, token: str = ""):
     # inside is checked on every request) rather than "open the link".
     max_age = max(1, int((customer.expires_at - now).total_seconds())) + 86400
     response.set_cookie(
-        COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="lax",
+        COOKIE,
+        token,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
         secure=secure_cookies(request),
     )
     return response
@@ -118,14 +123,24 @@ async def sign_out(request: Request):
     form = await request.form(max_files=0, max_fields=5)
     token = request.cookies.get(COOKIE)
     sent = form.get("token")
-    response = _problem(request, 200, "Signed out", "You left My Credits. Open the store's link to come back.")
-    if token and isinstance(sent, str) and hmac.compare_digest(sent, sign_out_token(request.app.state.secret_key, token)):
+    response = _problem(
+        request, 200, "Signed out", "You left My Credits. Open the store's link to come back."
+    )
+    if (
+        token
+        and isinstance(sent, str)
+        and hmac.compare_digest(sent, sign_out_token(request.app.state.secret_key, token))
+    ):
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
         return response
     return _problem(request, 403, "My Credits", "This form has expired; reload the page.")
 
 
 def mount_my_credits(app: FastAPI) -> None:
-    app.mount("/my-credits/static", StaticFiles(directory=Path(__file__).parent / "static"), name="my-credits-static")
+    app.mount(
+        "/my-credits/static",
+        StaticFiles(directory=Path(__file__).parent / "static"),
+        name="my-credits-static",
+    )
     app.include_router(pages)
     app.include_router(api)

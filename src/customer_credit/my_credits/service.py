@@ -11,8 +11,8 @@ from customer_credit.accounts.models import OPEN, Account
 from customer_credit.auth.principal import Principal
 from customer_credit.invoices import search
 from customer_credit.invoices.models import OPENED, PAID, Invoice
-from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.overdue_days import Lateness, Overdue
+from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger.service import Figures, figures
 from customer_credit.paging import MAX_WINDOW, Window
 from customer_credit.stores import service as stores
@@ -75,7 +75,10 @@ def _account(
     session, principal, account: Account, config: StoreConfig, email: str, now: datetime
 ) -> CustomerAccount:
     opened = search.search_invoices(
-        session, principal, InvoiceFilters(status=OPENED), Window(0, MAX_WINDOW),
+        session,
+        principal,
+        InvoiceFilters(status=OPENED),
+        Window(0, MAX_WINDOW),
         account_public_id=account.public_id,
     )
     lateness = Lateness.of_store(config, now)
@@ -84,8 +87,11 @@ def _account(
         session, principal, InvoiceFilters(status=PAID), Window(0, 1), account_public_id=account.public_id
     ).summary["count"]
     latest_paid = search.search_invoices(
-        session, principal, InvoiceFilters(status=PAID),
-        Window(max(0, paid_count - PAID_SHOWN), PAID_SHOWN), account_public_id=account.public_id,
+        session,
+        principal,
+        InvoiceFilters(status=PAID),
+        Window(max(0, paid_count - PAID_SHOWN), PAID_SHOWN),
+        account_public_id=account.public_id,
     )
     return CustomerAccount(
         account=account,

@@ -121,7 +121,9 @@ class Meter:
     def expect(self, size: int) -> None:
         """Before an operation whose result will have about `size` characters or items."""
         if size > MAX_VALUE:
-            self.refuse(f"the template would build a value of {size} characters or items (at most {MAX_VALUE})")
+            self.refuse(
+                f"the template would build a value of {size} characters or items (at most {MAX_VALUE})"
+            )
         self.charge(size)
 
     def produced(self, value: Any) -> Any:

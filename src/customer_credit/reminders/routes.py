@@ -37,7 +37,9 @@ def get_templates(
     kind: str, ctx: Annotated[RequestContext, Depends(authorized(resources.READ_CONFIGURATION))]
 ):
     """`kind` is `prior` (before the due date) or `after` (overdue)."""
-    return ctx.read(lambda session: _wire(kind, *service.get_templates(session, ctx.principal.store_id, kind)))
+    return ctx.read(
+        lambda session: _wire(kind, *service.get_templates(session, ctx.principal.store_id, kind))
+    )
 
 
 @router.put("/templates/{kind}", summary="Override the reminder templates (extension)")

@@ -126,6 +126,7 @@ def bounded_filters() -> dict[str, Callable]:
 
 # --- calls ------------------------------------------------------------------------------------
 
+
 # str methods with a size argument, and the estimate of their result.
 def _padded(text: str, width: Any = 0, *_fill: Any) -> int:
     return padded_size(text, width)
@@ -239,7 +240,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     # Compiling.
 
-    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # noqa: ANN001
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
         try:
             if isinstance(source, str):
                 tree = self.parse(source, name, filename)
@@ -324,7 +325,9 @@ def _rewritten(node: nodes.Node) -> nodes.Node:
         if isinstance(value, nodes.Node):
             setattr(node, field, _rewritten(value))
         elif isinstance(value, list):
-            setattr(node, field, [_rewritten(item) if isinstance(item, nodes.Node) else item for item in value])
+            setattr(
+                node, field, [_rewritten(item) if isinstance(item, nodes.Node) else item for item in value]
+            )
     return _metered_node(node)
 
 
@@ -337,7 +340,9 @@ def _metered_tree(tree: nodes.Template, environment: Environment) -> nodes.Templ
 # --- rendering ---------------------------------------------------------------------------------
 
 
-def render_within_budget(template: Template, values: dict, *, clock: Callable[[], float] = time.monotonic) -> str:
+def render_within_budget(
+    template: Template, values: dict, *, clock: Callable[[], float] = time.monotonic
+) -> str:
     """The rendered text, or TemplateTooExpensive (a TemplateError or another exception for a
     template that is merely wrong)."""
     pieces: list[str] = []

@@ -15,7 +15,7 @@ Rules where the product page is silent (see docs/events.md):
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -65,14 +65,14 @@ def presentation_of(config: StoreConfig) -> Presentation:
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def send_moment(due_at: datetime, trigger: Trigger, zone: ZoneInfo) -> datetime:
     due_day = due_at.astimezone(zone).date()
     shift = timedelta(days=trigger.days)
     day = due_day - shift if trigger.kind == PRIOR else due_day + shift
-    return datetime.combine(day, trigger.time_of_day, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, trigger.time_of_day, tzinfo=zone).astimezone(UTC)
 
 
 def is_later(a: Trigger, b: Trigger) -> bool:
@@ -80,7 +80,9 @@ def is_later(a: Trigger, b: Trigger) -> bool:
     return a.days < b.days if a.kind == PRIOR else a.days > b.days
 
 
-def due_window(trigger: Trigger, now: datetime, zone: ZoneInfo, catch_up_days: int) -> tuple[datetime, datetime]:
+def due_window(
+    trigger: Trigger, now: datetime, zone: ZoneInfo, catch_up_days: int
+) -> tuple[datetime, datetime]:
     """The due_at range [low, high) of invoices whose reminder for this trigger is due now."""
     today = now.astimezone(zone).date()
     last_day = today

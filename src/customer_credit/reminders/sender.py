@@ -70,7 +70,9 @@ def recipients_of(session: Session, account: Account) -> tuple[list[str], list[s
     return [account.email], [email for email in holders if email != account.email]
 
 
-def compose(session: Session, reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> Message:
+def compose(
+    session: Session, reminder: Reminder, invoice: Invoice, account: Account, now: datetime
+) -> Message:
     config = get_config(session, invoice.store_id)
     look = presentation_of(config)
     lateness = Lateness.of_store(config, now)
@@ -151,7 +153,9 @@ def claim(
             email = mail.build(
                 settings, message, to=to, cc=cc, message_key=f"reminder-{reminder.id}.{invoice.public_id}"
             )
-            stem = f"{reminder.scheduled_at:%Y%m%dT%H%M%SZ}-{invoice.friendly_id}-{reminder.kind}{reminder.days}"
+            stem = (
+                f"{reminder.scheduled_at:%Y%m%dT%H%M%SZ}-{invoice.friendly_id}-{reminder.kind}{reminder.days}"
+            )
             outgoing.append(Outgoing(reminder.id, reminder.attempts, email, stem))
         handled = len(reminders)
     return outgoing, handled

@@ -6,8 +6,8 @@ autoescaped, and every variable is a plain string or number. Every render runs w
 (see budget.py and sandbox.py): a template that would need more is refused at upload
 (`TemplateTooExpensive`), and one that fails when sending is replaced by the default."""
 
-import logging
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -223,10 +223,14 @@ def render(templates: TemplateSet, values: dict, *, fallback: TemplateSet | None
     reminder, and the failure is logged for the operator."""
     try:
         return _render(templates, values)
-    except Exception as failure:  # noqa: BLE001 - whatever a store's template did wrong
+    except Exception as failure:
         if fallback is None or fallback == templates:
             raise
-        reason = failure.reason if isinstance(failure, TemplateTooExpensive) else f"{type(failure).__name__}: {failure}"
+        reason = (
+            failure.reason
+            if isinstance(failure, TemplateTooExpensive)
+            else f"{type(failure).__name__}: {failure}"
+        )
         log.warning("a store's reminder template failed; the default was used", extra={"error": reason})
         return _render(fallback, values)
 
@@ -297,4 +301,3 @@ def check_templates(subject: str, text: str, html: str | None) -> TemplateSet:
         except Exception as error:  # noqa: BLE001 - a sandbox refusal or a bad filter argument
             raise field_error(name, f"template error: {type(error).__name__}: {error}") from None
     return TemplateSet(subject, text, html)
-

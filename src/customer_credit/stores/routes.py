@@ -26,7 +26,5 @@ def save_store_config(
     ctx: Annotated[RequestContext, Depends(authorized(resources.EDIT_CONFIGURATION))],
 ):
     return ctx.write(
-        lambda session: config_wire(
-            service.save_config(session, ctx.principal.store_id, body.to_columns())
-        )
+        lambda session: config_wire(service.save_config(session, ctx.principal.store_id, body.to_columns()))
     )

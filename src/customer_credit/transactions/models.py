@@ -21,9 +21,7 @@ class Transaction(Base):
         CheckConstraint("installments BETWEEN 1 AND 99", name="installments"),
         CheckConstraint("settled_cents >= 0", name="settled"),
         CheckConstraint("refunded_cents >= 0 AND refunded_cents <= settled_cents", name="refunded"),
-        CheckConstraint(
-            "status IN ('Authorized', 'Settled', 'Cancelled', 'Expired')", name="status"
-        ),
+        CheckConstraint("status IN ('Authorized', 'Settled', 'Cancelled', 'Expired')", name="status"),
         Index("uq_transactions_store_public_id", "store_id", "public_id", unique=True),
         Index("ix_transactions_account", "account_id", "created_at"),
         Index(

@@ -38,9 +38,7 @@ def cancelled_cents(session: Session, transaction_pk: int) -> int:
 def paid_cents(session: Session, transaction_pk: int) -> int:
     """What the customer has paid on the transaction's invoices (reversals taken off)."""
     return session.scalar(
-        select(func.coalesce(func.sum(Invoice.paid_cents), 0)).where(
-            Invoice.transaction_id == transaction_pk
-        )
+        select(func.coalesce(func.sum(Invoice.paid_cents), 0)).where(Invoice.transaction_id == transaction_pk)
     )
 
 
@@ -58,9 +56,7 @@ def ensure_refund_fits(session: Session, transaction: Transaction, cents: int) -
         )
 
 
-def refuse_reversal_of_returned_payment(
-    session: Session, transaction_pk: int, reversed_cents: int
-) -> None:
+def refuse_reversal_of_returned_payment(session: Session, transaction_pk: int, reversed_cents: int) -> None:
     """A refund gave paid money back to the customer as balance; a payment reversal may not
     take the paid total below what was given back, or the customer would keep money never
     paid (and cancelling the reopened invoice would release it a second time)."""

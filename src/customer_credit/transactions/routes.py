@@ -30,22 +30,22 @@ def _hold_fields(body: HoldIn) -> dict:
 
 @router.post("/{creditAccountId}/transactions", summary="Create a pre-authorization")
 def create_hold(
-    creditAccountId: str,  # noqa: N803
+    creditAccountId: str,
     body: HoldIn,
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     fields = _hold_fields(body)
     return ctx.write(
-        lambda session: hold_wire(
-            service.create_hold(session, ctx.principal, creditAccountId, **fields)
-        )
+        lambda session: hold_wire(service.create_hold(session, ctx.principal, creditAccountId, **fields))
     )
 
 
-@router.put("/{creditAccountId}/transactions/{transactionId}", summary="Create or update a pre-authorization by id")
+@router.put(
+    "/{creditAccountId}/transactions/{transactionId}", summary="Create or update a pre-authorization by id"
+)
 def put_hold(
-    creditAccountId: str,  # noqa: N803
-    transactionId: str,  # noqa: N803
+    creditAccountId: str,
+    transactionId: str,
     body: HoldIn,
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
@@ -59,8 +59,8 @@ def put_hold(
 
 @router.delete("/{creditAccountId}/transactions/{transactionId}", summary="Cancel a pre-authorization")
 def cancel_hold(
-    creditAccountId: str,  # noqa: N803
-    transactionId: str,  # noqa: N803
+    creditAccountId: str,
+    transactionId: str,
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     def work(session):
@@ -74,15 +74,13 @@ def cancel_hold(
     summary="Create or update a settlement",
 )
 def settle(
-    creditAccountId: str,  # noqa: N803
-    transactionId: str,  # noqa: N803
+    creditAccountId: str,
+    transactionId: str,
     body: SettlementIn,
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     def work(session):
-        transaction = service.settle(
-            session, ctx.principal, creditAccountId, transactionId, value=body.value
-        )
+        transaction = service.settle(session, ctx.principal, creditAccountId, transactionId, value=body.value)
         return {"id": transaction.public_id, "value": from_cents(transaction.settled_cents)}
 
     return ctx.write(work)
@@ -93,8 +91,8 @@ def settle(
     summary="Refund a settlement, partly or wholly",
 )
 def refund(
-    creditAccountId: str,  # noqa: N803
-    transactionId: str,  # noqa: N803
+    creditAccountId: str,
+    transactionId: str,
     body: RefundIn,
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):

@@ -97,7 +97,10 @@ def _expire_if_due(account: Account, transaction: Transaction, now: datetime) ->
     ):
         _release_hold(account, transaction, EXPIRED, now)
         events.record(
-            Session.object_session(account), events.TRANSACTION_EXPIRED, account=account, transaction=transaction
+            Session.object_session(account),
+            events.TRANSACTION_EXPIRED,
+            account=account,
+            transaction=transaction,
         )
 
 
@@ -431,6 +434,8 @@ def expire_due_holds(session: Session, now: datetime, *, limit: int = 100) -> in
         )
         if transaction.status == AUTHORIZED:
             _release_hold(account, transaction, EXPIRED, now)
-            events.record(session, events.TRANSACTION_EXPIRED, account=account, transaction=transaction, at=now)
+            events.record(
+                session, events.TRANSACTION_EXPIRED, account=account, transaction=transaction, at=now
+            )
             released += 1
     return released

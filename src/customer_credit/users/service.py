@@ -48,7 +48,7 @@ def configure_hasher(time_cost: int = DEFAULT_TIME_COST, memory_kib: int = DEFAU
 
 
 def hash_parameters(password_hash: str) -> str:
-    """"m=65536,t=3,p=2" for a stored hash: what it costs to check it."""
+    """ "m=65536,t=3,p=2" for a stored hash: what it costs to check it."""
     return password_hash.split("$")[3]
 
 
@@ -58,6 +58,7 @@ def _dummy() -> str:
     if _dummy_hash is None:
         _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
     return _dummy_hash
+
 
 # What each role may do, as API resources: the console checks the same resources as the API.
 ROLE_RESOURCES = {
@@ -152,9 +153,7 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def verify_sign_in(
-    session: Session, email: str, password: str, store_name: str | None = None
-) -> Operator:
+def verify_sign_in(session: Session, email: str, password: str, store_name: str | None = None) -> Operator:
     """The operator whose e-mail and password these are. An e-mail may be an operator of
     several stores; when the password fits more than one, the store must be named."""
     email = (email or "").strip().lower()
@@ -221,9 +220,7 @@ def session_operator(session: Session, token: str, now: datetime | None = None) 
 
 
 def end_session(session: Session, token: str) -> None:
-    live = session.scalar(
-        select(OperatorSession).where(OperatorSession.token_sha256 == _token_hash(token))
-    )
+    live = session.scalar(select(OperatorSession).where(OperatorSession.token_sha256 == _token_hash(token)))
     if live is not None and live.revoked_at is None:
         live.revoked_at = utcnow()
 
@@ -241,9 +238,7 @@ def _revoke_all(session: Session, operator: Operator) -> None:
 def principal_for(operator: Operator) -> Principal:
     """The operator acts for their store, under their e-mail (the ledger's `doneby`), with the
     resources of their role."""
-    return Principal(
-        store_id=operator.store_id, name=operator.email, resources=ROLE_RESOURCES[operator.role]
-    )
+    return Principal(store_id=operator.store_id, name=operator.email, resources=ROLE_RESOURCES[operator.role])
 
 
 def can_change(operator: Operator) -> bool:
