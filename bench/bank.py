@@ -1,4 +1,4 @@
-"""The long bank run: the money-safety load of tests/e2e/bank.py for minutes, with more clients,
+"""The long bank run: the money-safety load of loadgen/bank.py for minutes, with more clients,
 against a real server on a PostgreSQL database of its own and on a SQLite file.
 
     python -m bench.bank [--seconds 180] [--clients 48] [--sqlite-seconds 60] [--sqlite-clients 12]
@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.e2e.bank import BankConfig, run_bank
-from tests.e2e.server import scratch_postgresql, scratch_sqlite
+from loadgen.bank import BankConfig, run_bank
+from loadgen.server import scratch_postgresql, scratch_sqlite
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -38,8 +38,9 @@ def _run(label: str, url: str, workdir: Path, config: BankConfig, lines: list[st
     lines += [
         f"### {label}",
         "",
-        f"{report['operations']} operations ({report['requests']} requests, {report['retries']} retries with the "
-        f"same Idempotency-Key, {report['simultaneous_duplicates']} simultaneous duplicates) from "
+        f"{report['operations']} operations ({report['requests']} requests, "
+        f"{report['retries']} retries with the same Idempotency-Key, "
+        f"{report['simultaneous_duplicates']} simultaneous duplicates) from "
         f"{report['clients']} clients in {report['seconds']} s on {report['accounts']} accounts; "
         f"{report['server_errors']} 5xx or transport errors; **{report['violations']} violations**.",
         "",

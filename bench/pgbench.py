@@ -201,7 +201,7 @@ class _Translator:
                 if word in lowered and matches:
                     return variable
             if re.fullmatch(r"(id|pk)(_\d+)?", lowered) and table:
-                matches, variable = keys[table.rstrip("s")] if table.rstrip("s") in keys else (False, "")
+                matches, variable = keys.get(table.rstrip("s"), (False, ""))
                 if matches:
                     return variable
             return str(value)

@@ -66,8 +66,8 @@ def _met(value: bool | None) -> str:
 
 def rows_table(rows: list[Row]) -> list[str]:
     lines = [
-        "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors | ratio to reference "
-        "| server CPU / request | database CPU / request | load generator CPU |",
+        "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors "
+        "| ratio to reference | server CPU / request | database CPU / request | load generator CPU |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
@@ -125,7 +125,8 @@ def render(report: Report) -> str:
         for load in report.loads:
             lines.append(
                 f"| {load.database} | {load.accounts:,} | {load.invoices:,} | {load.rows:,} | "
-                f"{load.seconds:.1f} | {load.statistics_seconds:.1f} | {load.rows / max(load.seconds, 1e-9):,.0f} | "
+                f"{load.seconds:.1f} | {load.statistics_seconds:.1f} | "
+                f"{load.rows / max(load.seconds, 1e-9):,.0f} | "
                 f"{load.mismatches_after_load} mismatches |"
             )
     for section in report.sections:

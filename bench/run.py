@@ -244,7 +244,8 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
             f"Invoice search on {ds.invoices:,} invoices (PostgreSQL)",
             f"`GET /api/creditcontrol/invoices` with each filter, the first page and its summary, "
             f"{options.search_connections} connections, random values of each filter from the demo "
-            f"book. Machine: {report.machine['cores']} cores, {report.machine['memory']}; database: {database}.",
+            f"book. Machine: {report.machine['cores']} cores, {report.machine['memory']}; "
+            f"database: {database}.",
         )
         for name in SEARCHES:
             row = scenarios.search(server, ds, load, database, workdir, name)
@@ -396,7 +397,8 @@ def _growth(options, report, outcome, name, workdir, load) -> None:
         f"throughput lost). Machine: {report.machine['cores']} cores, {report.machine['memory']}.",
     )
     section.extra += [
-        "| run | small: throughput | small: p95 ms | large: throughput | large: p95 ms | p95 slowdown | throughput lost |",
+        "| run | small: throughput | small: p95 ms | large: throughput | large: p95 ms | p95 slowdown "
+        "| throughput lost |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     growth = {}
@@ -408,7 +410,8 @@ def _growth(options, report, outcome, name, workdir, load) -> None:
         lost = 1 - large.throughput / max(small.throughput, 1e-9)
         growth[label] = (slowdown, lost)
         section.extra.append(
-            f"| {label} | {_fmt_rate(small)} | {small.p95_ms:.1f} | {_fmt_rate(large)} | {large.p95_ms:.1f} | "
+            f"| {label} | {_fmt_rate(small)} | {small.p95_ms:.1f} | {_fmt_rate(large)} | "
+            f"{large.p95_ms:.1f} | "
             f"{slowdown:+.0%} | {lost:+.0%} |"
         )
     outcome.report.checks.append(("PostgreSQL growth book, after the benchmarks", data.check(url)))

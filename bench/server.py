@@ -3,7 +3,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,13 +11,9 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from loadgen.server import free_port
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -142,7 +137,7 @@ class Server:
 
     def start(self, timeout_s: float = 60) -> "Server":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the children, closed by stop()
         self.process = subprocess.Popen(
             self.command, env=self.env, stdout=self._log, stderr=self._log, start_new_session=True
         )

@@ -1,12 +1,12 @@
 """Parsing dates and datetimes from query strings and bodies (ISO 8601, UTC when no zone), and
 the store's time zone, in which its calendar days are counted."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from customer_credit.errors import field_error
 
-UTC = ZoneInfo("UTC")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def store_zone(config) -> ZoneInfo:
@@ -14,11 +14,11 @@ def store_zone(config) -> ZoneInfo:
     unset or no longer known on this machine, so a bad value never breaks a page or a job."""
     name = getattr(config, "timezone", None)
     if not name:
-        return UTC
+        return UTC_ZONE
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return UTC
+        return UTC_ZONE
 
 
 def parse_datetime(field: str, raw: str) -> datetime:
@@ -30,9 +30,9 @@ def parse_datetime(field: str, raw: str) -> datetime:
     except ValueError:
         raise field_error(field, "must be an ISO 8601 date or date-time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:
         raise field_error(field, "is out of range") from None
 
@@ -51,7 +51,7 @@ def parse_bound(field: str, raw: str | None, *, upper: bool) -> tuple[datetime, 
             day = date.fromisoformat(raw.strip())
         except ValueError:
             raise field_error(field, "must be an ISO 8601 date or date-time") from None
-        start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        start = datetime.combine(day, time.min, tzinfo=UTC)
         if upper:
             if day == date.max:
                 return start, True

@@ -35,10 +35,16 @@ def to_decimal(raw: object) -> Decimal:
         # scripts' digits ("١٢" is 12), which no client means as an amount.
         if not _NUMERAL.fullmatch(raw):
             raise MoneyError("must be a number")
-    try:
-        value = Decimal(raw) if not isinstance(raw, Decimal) else raw
-    except (InvalidOperation, TypeError, ValueError):
-        raise MoneyError("must be a number") from None
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, (int, str)):
+        try:
+            value = Decimal(raw)
+        except (InvalidOperation, ValueError):
+            raise MoneyError("must be a number") from None
+    else:
+        # Decimal() would also take digit tuples and lists ([0, [1], 0] is 1): not an amount.
+        raise MoneyError("must be a number")
     if not value.is_finite():
         raise MoneyError("must be a finite number")
     return value

@@ -30,9 +30,9 @@ def _position(name: str, raw: str | None) -> int | None:
 def window(raw_from: str | None, raw_to: str | None) -> Window:
     start = _position("from", raw_from)
     end = _position("to", raw_to)
-    if start is None and end is None:
-        return Window(offset=0, limit=DEFAULT_PAGE)
     if start is None:
+        if end is None:
+            return Window(offset=0, limit=DEFAULT_PAGE)
         start = max(1, end - DEFAULT_PAGE + 1)
     if end is None:
         end = start + DEFAULT_PAGE - 1

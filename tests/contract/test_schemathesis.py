@@ -23,6 +23,7 @@ postpone, cancel), holder add → delete.
 Seeds are fixed (Hypothesis `seed`/`derandomize`), so a failure reproduces; each failure is
 reported with a curl command. The number of requests sent is counted and asserted."""
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -562,9 +563,8 @@ class Run:
         self.sent += 1
         if DEBUG_LOG:
             with open(DEBUG_LOG, "a") as log:
-                log.write(
-                    f"{self.phase} {key[0]} {key[1]} {case.path_parameters} {case.body!r:.300} -> {response.status_code} {response.content[:200]!r}\n"
-                )
+                sent = f"{self.phase} {key[0]} {key[1]} {case.path_parameters} {case.body!r:.300}"
+                log.write(f"{sent} -> {response.status_code} {response.content[:200]!r}\n")
         self.by_operation[key][response.status_code] += 1
         self.by_phase[self.phase][key][response.status_code] += 1
         try:
@@ -585,20 +585,18 @@ class Run:
                 self.failures.append(f"{key[0]} {key[1]}: {type(failure).__name__}")
         body = _body(response)
         if isinstance(body, dict):
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 self.pools.harvest(key, case, response.status_code, body)
-            except (KeyError, TypeError, AttributeError):
-                pass
         return response
 
 
-HYPOTHESIS = dict(
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.generate],
-    print_blob=False,
-)
+HYPOTHESIS = {
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": list(HealthCheck),
+    "phases": [Phase.explicit, Phase.generate],
+    "print_blob": False,
+}
 
 
 def fuzz_operation(run: Run, operation, key, mode: GenerationMode, pass_number: int) -> None:

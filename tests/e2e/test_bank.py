@@ -1,6 +1,6 @@
 """Money safety under concurrency: many clients against a real server process, then the books.
 
-See tests/e2e/bank.py for the operations and the invariants. PostgreSQL gets the full
+See loadgen/bank.py for the operations and the invariants. PostgreSQL gets the full
 concurrency; SQLite (one process, writers serialised) fewer clients. Both always run in
 `make test`; in CI the PostgreSQL one fails rather than skips when the database is missing."""
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.e2e.bank import BankConfig, run_bank
+from loadgen.bank import BankConfig, run_bank
 
 pytestmark = pytest.mark.slow
 

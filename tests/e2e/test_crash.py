@@ -9,7 +9,7 @@ database as the crash left it is checked:
   and body the client got, and its effect is there (account open, hold present, settlement with
   its invoices);
 - nothing is half-applied: stored figures equal the ledger, every settled transaction has its
-  invoices and its settlement entry (tests.e2e.bank.check_books).
+  invoices and its settlement entry (loadgen.bank.check_books).
 At the end every request that was answered or in flight is re-sent with its key: each answer must
 equal the first 2xx, and the database must not change; payments and holds must exist exactly
 once per key."""
@@ -26,8 +26,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.e2e.bank import API, Outcome, check_books, server_log_problems
-from tests.e2e.server import ServerProcess, open_database, provision
+from loadgen.bank import API, Outcome, check_books, server_log_problems
+from loadgen.server import ServerProcess, open_database, provision
 
 pytestmark = pytest.mark.slow
 
@@ -132,8 +132,8 @@ class CrashLoad:
                     "open",
                     "POST",
                     "/accounts",
-                    f'{{"document": "{document}", "documentType": "CPF", "email": "crash-{document}@example.com", '
-                    f'"creditLimit": "100000"}}',
+                    f'{{"document": "{document}", "documentType": "CPF", '
+                    f'"email": "crash-{document}@example.com", "creditLimit": "100000"}}',
                 )
                 if not opened.ok:
                     continue
@@ -457,10 +457,12 @@ def run_crash(database_url: str, data_dir, *, kills: int, clients: int, seed: in
 
 def _check(report: dict, kills: int) -> None:
     print(
-        f"crash: {report['kills']} SIGKILLs, {report['kills_survived']} survived; {report['requests']} requests "
-        f"({report['per_op']}), {report['answered_2xx']} answered 2xx; {report['unanswered_at_kills']} unanswered at "
-        f"the kills, {report['unanswered_but_committed']} of them already committed; {report['in_flight']} re-sent "
-        f"with their key after a restart, {report['resent']} re-sent at the end; {len(report['problems'])} problems; "
+        f"crash: {report['kills']} SIGKILLs, {report['kills_survived']} survived; "
+        f"{report['requests']} requests ({report['per_op']}), {report['answered_2xx']} answered 2xx; "
+        f"{report['unanswered_at_kills']} unanswered at the kills, "
+        f"{report['unanswered_but_committed']} of them already committed; "
+        f"{report['in_flight']} re-sent with their key after a restart, "
+        f"{report['resent']} re-sent at the end; {len(report['problems'])} problems; "
         f"seconds: {report['phases_s']}"
     )
     assert report["problems"] == [], "\n".join(report["problems"][:40])

@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.server import ServerProcess, provision
+from loadgen.server import ServerProcess, provision
 
 pytestmark = pytest.mark.slow
 

@@ -295,7 +295,7 @@ def test_two_dispatchers_at_once_deliver_each_event_once_in_order(api, database,
     got = receiver.accepted()
     ids = [item["headers"]["webhook-id"] for item in got]
     assert len(ids) == len(set(ids)) == 16
-    for account_id, found in per_account([item["event"] for item in got]).items():
+    for found in per_account([item["event"] for item in got]).values():
         limits = [event["data"]["account"]["creditLimit"] for event in found]
         assert limits == [Decimal("1000.00"), Decimal("1100.00"), Decimal("1101.00"), Decimal("1102.00")]
 

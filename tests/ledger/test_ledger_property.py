@@ -79,17 +79,21 @@ CAPS = {
     "refund": 5,
 }
 # Enough capped steps that need neither holds nor invoices for any example to run its course.
-assert MAX_ACCOUNTS + sum(
-    CAPS[name]
-    for name in (
-        "change_credit",
-        "configure_store",
-        "decrease_balance",
-        "read_through_http",
-        "create_hold",
-        "purchase",
+assert (
+    MAX_ACCOUNTS
+    + sum(
+        CAPS[name]
+        for name in (
+            "change_credit",
+            "configure_store",
+            "decrease_balance",
+            "read_through_http",
+            "create_hold",
+            "purchase",
+        )
     )
-) >= STEPS
+    >= STEPS
+)
 CHECK_EVERY = 4
 OUTCOMES: Counter = Counter()
 
@@ -695,7 +699,12 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> ModelHold | None:
         refusals = {"InsufficientCredit"} if value > self.room(account) else set()
         expires_at = utcnow() + timedelta(hours=1) if expiring else None
-        fields = dict(value=money(value), settle=settle, installments=installments, expires_at=expires_at)
+        fields = {
+            "value": money(value),
+            "settle": settle,
+            "installments": installments,
+            "expires_at": expires_at,
+        }
         if via_put:
             transaction_id = uuid.uuid4().hex.upper()
             created = self.attempt(
@@ -1200,8 +1209,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert response.status_code == 200, response.text
         body = wire(response)
         entries = body["statements"]
-        credits = [e["value"] for e in entries if e["origin"] == "Credit"]
-        assert credits == [money(c.value) for c in account.credit_entries]
+        credit_values = [e["value"] for e in entries if e["origin"] == "Credit"]
+        assert credit_values == [money(c.value) for c in account.credit_entries]
         moved = sum((e["value"] for e in entries if e["origin"] != "Credit"), Decimal(0))
         assert body["currentBalance"] == moved == money(account.balance)
         assert body["previousBalance"] == 0

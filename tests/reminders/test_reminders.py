@@ -1,5 +1,6 @@
 """Due-date reminders against a real SMTP server (aiosmtpd on 127.0.0.1) with a frozen
-clock and invoices due on fixed dates (nothing depends on the wall clock): the right e-mails on the right days, once, to the account and its holders, in the
+clock and invoices due on fixed dates (nothing depends on the wall clock): the right e-mails on
+the right days, once, to the account and its holders, in the
 store's locale, currency and time zone; not for paid or postponed invoices; retried when the
 server refuses (a 5xx is failed at once); never twice, even with two workers at once or a
 worker killed mid-send."""

@@ -120,16 +120,19 @@ ORDINARY = {
                                 "Due: $1,224.56 / Interest: $2.50"),
     "loop_over_installments": ("{% for i in range(installments) %}{{ loop.index }}/{{ loop.length }}"
                                "{% if not loop.last %}, {% endif %}{% endfor %}", "1/3, 2/3, 3/3"),
-    "formats": ("{{ '%s days late, #%03d'|format(days_overdue, installment) }} {{ '{:>10}|'.format(friendly_id) }}",
+    "formats": ("{{ '%s days late, #%03d'|format(days_overdue, installment) }} "
+                "{{ '{:>10}|'.format(friendly_id) }}",
                 "2 days late, #001 IBjuAsrJ-1|"),
-    "text_filters": ("{{ payment_instructions|wordwrap(14)|indent(2) }}|{{ store_name|upper|replace('E', '3') }}",
+    "text_filters": ("{{ payment_instructions|wordwrap(14)|indent(2) }}|"
+                     "{{ store_name|upper|replace('E', '3') }}",
                      "Bank transfer\n  to account\n  1234-5|3XAMPL3 STOR3"),
     "namespace_and_literals": ("{% set ns = namespace(total=0) %}{% for n in [1, 2, 3] %}"
                                "{% set ns.total = ns.total + n * days_overdue %}{% endfor %}{{ ns.total }} "
                                "{{ {'a': installment}['a'] }} {{ ['x', friendly_id]|join('-') }}",
                                "12 1 x-IBjuAsrJ-1"),
     "call_block_and_set_block": ("{% macro box() %}[{{ caller() }}]{% endmacro %}{% call box() %}"
-                                 "{{ invoice_id|truncate(12) }}{% endcall %}{% set s %}{{ trigger_days }}d{% endset %} {{ s }}",
+                                 "{{ invoice_id|truncate(12) }}{% endcall %}"
+                                 "{% set s %}{{ trigger_days }}d{% endset %} {{ s }}",
                                  "[7583E36F1...] 3d"),
 }  # fmt: skip
 

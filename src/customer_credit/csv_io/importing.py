@@ -117,7 +117,7 @@ def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[in
             if len(values) > len(names):
                 rows.append((line_number, {"__error__": f"{len(values)} cells for {len(names)} columns"}))
                 continue
-            rows.append((line_number, {name: value for name, value in zip(names, values, strict=False)}))
+            rows.append((line_number, dict(zip(names, values, strict=False))))
     except csv.Error as error:
         raise FileProblem(f"line {reader.line_num}: {error}") from None
     return rows
@@ -204,9 +204,8 @@ def _account_changes(account: Account, document, document_type, email, limit, to
     if limit is not None and to_cents(limit) != account.credit_limit_cents:
         changes.append(f"creditLimit: {from_cents(account.credit_limit_cents)} → {limit}")
     if tolerance is not None and rate_to_units(tolerance) != account.tolerance_units:
-        changes.append(
-            f"tolerance: {rate_for_wire(rate_from_units(account.tolerance_units))} → {rate_for_wire(tolerance)}"
-        )
+        before = rate_for_wire(rate_from_units(account.tolerance_units))
+        changes.append(f"tolerance: {before} → {rate_for_wire(tolerance)}")
     return changes
 
 

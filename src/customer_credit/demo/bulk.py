@@ -141,10 +141,9 @@ class PostgresWriter(BulkWriter):
         if not rows:
             return
         columns = ", ".join(f'"{name}"' for name in COLUMNS[table])
-        with self.driver.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with self.driver.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class SqliteWriter(BulkWriter):

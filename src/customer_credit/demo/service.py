@@ -158,7 +158,7 @@ class DemoBuilder:
                 return document, kind, public_id
 
     def _transaction_id(self) -> str:
-        return "%032X" % self.rng.getrandbits(128)
+        return f"{self.rng.getrandbits(128):032X}"
 
     def _friendly_prefix(self) -> str:
         while True:
@@ -385,7 +385,7 @@ class DemoBuilder:
                 (
                     store_id,
                     account_id,
-                    "%032x" % rng.getrandbits(128),
+                    f"{rng.getrandbits(128):032x}",
                     f"comprador{index + 1}.{document}.{self.run_tag}@cliente.example.com",
                     2,
                     self._between(opened_at, now),
@@ -535,7 +535,7 @@ def _run_part(job: _Job, database: Database | None, report: Callable[[dict], Non
             job.store_id,
             job.now,
             taken,
-            "%08x" % rng.getrandbits(32),
+            f"{rng.getrandbits(32):08x}",
             part=job.part,
             parts=job.parts,
         )

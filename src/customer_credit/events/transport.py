@@ -39,9 +39,10 @@ class Outcome:
     duration_ms: int | None = None
 
 
-class _ToCheckedAddresses:
+class _ToCheckedAddresses(http.client.HTTPConnection):
     """Connects to the destination's checked addresses (in the resolver's order) instead of
-    resolving the host name again, which could answer differently."""
+    resolving the host name again, which could answer differently. A mixin: listed before
+    HTTPSConnection, its super().__init__ reaches the TLS connection's."""
 
     def __init__(self, destination: Destination, timeout_s: float, **kwargs):
         super().__init__(destination.host, destination.port, timeout=timeout_s, **kwargs)
@@ -64,7 +65,7 @@ class _ToCheckedAddresses:
         raise failure or OSError("no address to connect to")
 
 
-class _HTTPConnection(_ToCheckedAddresses, http.client.HTTPConnection):
+class _HTTPConnection(_ToCheckedAddresses):
     pass
 
 
@@ -96,6 +97,7 @@ def post(url: str, headers: dict[str, str], body: bytes, timeout_s: float, allow
     except (DestinationRefused, InvalidWebhookUrl) as refusal:
         log.warning("webhook destination refused", extra={"reason": str(refusal)})
         return Outcome(False, error=REFUSED, duration_ms=_elapsed_ms(started))
+    connection: http.client.HTTPConnection
     if destination.scheme == "https":
         connection = _HTTPSConnection(destination, timeout_s, context=ssl.create_default_context())
     else:

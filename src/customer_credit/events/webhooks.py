@@ -152,7 +152,7 @@ def delivery_counts(session: Session, endpoint: WebhookEndpoint) -> dict[str, in
         .where(WebhookDelivery.endpoint_id == endpoint.id)
         .group_by(WebhookDelivery.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def deliveries(

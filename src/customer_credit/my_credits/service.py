@@ -1,5 +1,6 @@
 """What a customer sees: the open accounts where their e-mail is the owner or a holder (just
-the link's account when they came with a link), with their figures and invoices. Everything comes from the accounts and invoices services."""
+the link's account when they came with a link), with their figures and invoices. Everything
+comes from the accounts and invoices services."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -78,7 +78,7 @@ def compose(
     lateness = Lateness.of_store(config, now)
     late = lateness.of(invoice)
     facts = Facts(
-        store_name=session.get(Store, invoice.store_id).name,
+        store_name=session.get_one(Store, invoice.store_id).name,
         customer_email=account.email,
         invoice_id=invoice.public_id,
         friendly_id=invoice.friendly_id,
@@ -136,8 +136,9 @@ def claim(
             .with_for_update(skip_locked=True)
         ).all()
         for reminder in reminders:
-            invoice = session.get(Invoice, reminder.invoice_id)
-            account = session.get(Account, reminder.account_id)
+            # Foreign keys guarantee both rows; get_one fails loudly rather than hand back None.
+            invoice = session.get_one(Invoice, reminder.invoice_id)
+            account = session.get_one(Account, reminder.account_id)
             reason = _why_obsolete(reminder, invoice, account, now)
             reminder.updated_at = now
             if reason:
@@ -172,7 +173,9 @@ def record_outcome(
     permanent: bool = False,
 ) -> str:
     with db.write() as session:
-        reminder = session.scalar(select(Reminder).where(Reminder.id == item.reminder_id).with_for_update())
+        reminder = session.scalars(
+            select(Reminder).where(Reminder.id == item.reminder_id).with_for_update()
+        ).one()
         reminder.updated_at = now
         reminder.lease_until = None
         if error is None:

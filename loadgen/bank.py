@@ -508,7 +508,8 @@ class Bank:
             for statement_id in account.debits_2xx:
                 if recorded[statement_id] != 1:
                     problems.append(
-                        f"account {account.id}: debit {statement_id} answered 2xx, {recorded[statement_id]} entries"
+                        f"account {account.id}: debit {statement_id} answered 2xx, "
+                        f"{recorded[statement_id]} entries"
                     )
             for statement_id, count in recorded.items():
                 if count > 1:
@@ -547,7 +548,7 @@ class Bank:
                         f"{sorted(tx.settled_cents_2xx)}"
                     )
 
-        for (store_id, invoice_id), row in invoices.items():
+        for store_id, invoice_id in invoices:
             track = self.invoices.get(invoice_id, InvoiceTrack())
             positive = [value for value in payments_by_invoice[(store_id, invoice_id)] if value > 0]
             if len(positive) < track.partial_2xx or sum(positive) < track.partial_cents_2xx:
@@ -1287,7 +1288,8 @@ def check_books(database, store_ids: list[int]) -> list[str]:
             if total != expected:
                 problems.append(
                     f"transaction {tx.public_id}: invoices add up to {total} cents, settled − (refunded − "
-                    f"excess) = {tx.settled_cents} − ({tx.refunded_cents} − {tx.refund_excess_cents}) = {expected}"
+                    f"excess) = {tx.settled_cents} − ({tx.refunded_cents} − {tx.refund_excess_cents}) "
+                    f"= {expected}"
                 )
             numbers = sorted(invoice.installment for invoice in own)
             if numbers != list(range(1, len(own) + 1)):
@@ -1314,7 +1316,7 @@ def run_bank(database_url: str, data_dir, config: BankConfig, *, out=print) -> B
     stops the server and checks the books. Returns the bank with its report and violations."""
     from pathlib import Path
 
-    from tests.e2e.server import ServerProcess, open_database, provision
+    from loadgen.server import ServerProcess, open_database, provision
 
     data_dir = Path(data_dir)
     specs = []
