@@ -48,17 +48,17 @@ test: $(DEV_STAMP) $(CHROMIUM_STAMP)
 
 # The suite without the tests marked slow (real server processes, fuzzing, the browser).
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
 # The gates CI runs before the tests: lint rules, formatting, types.
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench loadgen
+	$(BIN)/ruff format --check src tests bench loadgen
 	$(BIN)/mypy
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench loadgen
+	$(BIN)/ruff format src tests bench loadgen
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -5,13 +5,19 @@ import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from customer_credit import __version__, bench_routes, logs
 from customer_credit.accounts.routes import router as accounts_router
-from customer_credit.api.errors import document_error_shape, error_response, install_error_handlers
+from customer_credit.api.errors import (
+    document_error_shape,
+    domain_error_response,
+    error_response,
+    install_error_handlers,
+)
 from customer_credit.api.middleware import (
     BodyGuardMiddleware,
     RequestContextMiddleware,
@@ -22,6 +28,7 @@ from customer_credit.api.wire import JsonResponse
 from customer_credit.console.routes import mount_console
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
+from customer_credit.errors import ConcurrentConflict
 from customer_credit.events.routes import router as events_router
 from customer_credit.invoices.routes import router as invoices_router
 from customer_credit.ledger.routes import router as ledger_router
@@ -48,7 +55,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             from customer_credit.jobs.worker import Worker
 
             worker = Worker(db, interval_s=settings.worker_interval_s)
-            from customer_credit.jobs.registry import shifted_clock
+            from customer_credit.clock import shifted_clock
 
             worker.clock = shifted_clock(offset_days=settings.clock_offset_days)
             worker.start_thread()
@@ -89,9 +96,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_request: Request, error: IntegrityError):
-        # A race lost against a concurrent request that wrote the same unique row first.
         log.info("integrity conflict: %s", error.orig)
-        return error_response(409, "ConcurrentConflict", "a concurrent request changed this first; retry")
+        return domain_error_response(ConcurrentConflict())
 
     @app.exception_handler(OperationalError)
     async def operational_error(_request: Request, error: OperationalError):
@@ -99,6 +105,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return error_response(
             503, "DatabaseUnavailable", "the database is not reachable; retry", headers={"Retry-After": "1"}
         )
+
+    # Someone who opens the bare address (as printed by `serve`) lands on the console, not a 404.
+    @app.get("/", include_in_schema=False)
+    def front_door():
+        return RedirectResponse("/admin", status_code=307)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness")
     def healthz():

@@ -2,9 +2,10 @@
 
 The rules that depend on today (days overdue and late interest, "Expired", reminders) never
 read the wall clock themselves: they take `now` from their caller. The worker gets it from its
-`clock` (`shifted_clock` below, for `worker --now` / CUSTOMER_CREDIT_CLOCK_OFFSET_DAYS); a
-request gets it from the app's clock, `app.state.clock` (real UTC time, set by create_app),
-which tests replace with a frozen one."""
+`clock` (`shifted_clock` below, for `worker --now` / CUSTOMER_CREDIT_CLOCK_OFFSET_DAYS; the
+command refuses the offset on real data, see cli/moved_clock.py); a request gets it from the
+app's clock, `app.state.clock` (real UTC time, set by create_app), which tests replace with a
+frozen one."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta

@@ -1,6 +1,16 @@
 """Domain errors: each has a stable code and an HTTP status; one handler renders them all."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """The one shape every error leaves the service in (API handlers, middleware, idempotent
+    replays)."""
+    return {"error": {"code": code, "message": message, "details": details or []}}
 
 
 class DomainError(Exception):
@@ -15,7 +25,7 @@ class DomainError(Exception):
         self.details = details or []
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
 
 
 class InvalidInput(DomainError):
@@ -43,6 +53,26 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "Conflict"
+
+
+class ConcurrentConflict(Conflict):
+    """What the database's IntegrityError means to a caller: a race lost against a concurrent
+    request that wrote the same unique row first."""
+
+    code = "ConcurrentConflict"
+
+    def __init__(self) -> None:
+        super().__init__("a concurrent request changed this first; retry")
+
+
+@contextmanager
+def integrity_errors_as_conflicts() -> Iterator[None]:
+    """Raises ConcurrentConflict for an IntegrityError of the block (put it outside the write
+    transaction: the commit is where most of them surface)."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise ConcurrentConflict() from error
 
 
 class PayloadTooLarge(DomainError):

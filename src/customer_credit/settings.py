@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Moves the worker's clock (reminders, overdue invoices, hold expiry) this many days ahead
     # of the real time, to try schedules without waiting; `worker --now` does the same once.
     clock_offset_days: float = 0
+    # The moved clock expires real holds and makes real invoices overdue for good, so `worker`
+    # and `serve` refuse it on a database that is not demo data unless this confirms it
+    # (or --i-know-this-moves-real-holds); see docs/decisions.md.
+    clock_offset_confirmed: bool = False
 
     # E-mail (due-date reminders). "eml" writes each message as a .eml file into mail_eml_dir
     # (the embedded default: no mail server needed); "smtp" sends it through smtp_host.

@@ -33,6 +33,7 @@ import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode
@@ -656,6 +657,7 @@ def stateful_run(run: Run, schema, new_store) -> None:
     )
 
 
+@pytest.mark.slow
 def test_schemathesis_against_the_official_contract(app, api, database_url):
     schema = load_schema()
     operations = {

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -1363,6 +1364,7 @@ def machine_settings() -> settings:
     )
 
 
+@pytest.mark.slow
 def test_ledger_state_machine(database, http):
     machine = type("LedgerMachineOnThisDatabase", (LedgerMachine,), {"database": database, "http": http})
     OUTCOMES.clear()

@@ -173,9 +173,7 @@ def test_a_link_goes_only_to_the_owner_or_a_holder(store, shop):
     assert listed(shop, account_id) == {} and listed(shop, other) == {}
     # The rule is the service's, whoever calls it.
     with store.database.write() as session, pytest.raises(links.Conflict) as raised:
-        links.issue_link(
-            session, store.principal(), account_id, "stranger@example.com", timedelta(hours=1)
-        )
+        links.issue_link(session, store.principal(), account_id, "stranger@example.com", timedelta(hours=1))
     assert raised.value.code == "NotOwnerOrHolder"
     assert mint(shop, account_id, " OWNER@example.com ")["email"] == "owner@example.com"
 

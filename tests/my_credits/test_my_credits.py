@@ -227,8 +227,6 @@ def test_without_ttl_a_link_works_for_the_configured_default(app, store, api):
     account_id = open_account(api, email="default@example.com")["id"]
     created = api.post(f"/accounts/{account_id}/mycredits/links", json={"email": "default@example.com"})
     assert created.status_code == 200, created.text
-    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(
-        UTC
-    )
+    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(UTC)
     hours = app.state.settings.my_credits_link_ttl_hours
     assert hours == 72 and timedelta(hours=hours) - timedelta(minutes=1) < lifetime <= timedelta(hours=hours)

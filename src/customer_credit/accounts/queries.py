@@ -42,8 +42,19 @@ def find_active_holder_by_email(session: Session, store_id: int, email: str) -> 
     )
 
 
-def search(store_id: int, *, status: str | None, email: str | None) -> Select:
+def search(
+    store_id: int,
+    *,
+    status: str | None,
+    email: str | None,
+    document: str | None = None,
+    document_type: str | None = None,
+) -> Select:
     conditions = [Account.store_id == store_id, Account.status == (status or OPEN)]
+    if document:
+        conditions.append(Account.document == document)
+    if document_type:
+        conditions.append(Account.document_type == document_type)
     if email:
         held = exists().where(
             and_(

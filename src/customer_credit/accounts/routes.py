@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from customer_credit.accounts import service
 from customer_credit.accounts.models import CLOSED, OPEN
@@ -19,7 +19,7 @@ from customer_credit.accounts.schemas import (
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
-from customer_credit.errors import field_error
+from customer_credit.errors import InvalidInput, field_error
 from customer_credit.paging import window
 from customer_credit.validation import clean_text
 
@@ -36,24 +36,54 @@ def _account_status(raw: str | None) -> str | None:
     return _STATUS_ALIASES[raw]
 
 
+SEARCH_PARAMETERS = frozenset({"from", "to", "status", "email", "document", "documentType"})
+# Parameters VTEX clients add to every call and that filter nothing (docs/clients.md): `an`, the
+# VTEX account name; `sc`, the sales channel; `_`, jQuery's cache-buster. Any other unknown
+# parameter is refused: ignored, a misspelt filter would answer every account.
+HARMLESS_PARAMETERS = frozenset({"an", "sc", "_"})
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    unknown = sorted(set(request.query_params) - SEARCH_PARAMETERS - HARMLESS_PARAMETERS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter(s): {', '.join(unknown)}; "
+            f"the filters are {', '.join(sorted(SEARCH_PARAMETERS))}",
+            code="UnknownQueryParameter",
+            details=[{"field": name, "message": "unknown query parameter"} for name in unknown],
+        )
+
+
 @router.get("", summary="Search all accounts")
 def search_accounts(
+    request: Request,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_ACCOUNTS))],
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
     status: str | None = None,
     email: str | None = None,
+    document: str | None = None,
+    documentType: str | None = None,
 ):
+    _refuse_unknown_parameters(request)
     page_window = window(from_, to)
     status_filter = _account_status(status)
+    # Filters, not an address or a document: any text matches nothing, but not control
+    # characters or text longer than the field can be (the rule of the invoice search filters).
     if email:
-        # A filter, not an address: any text matches nothing, but not control characters or
-        # text longer than an address can be (the same rule as the invoice search filters).
         clean_text("email", email, max_length=254, allow_newlines=False)
+    if document:
+        clean_text("document", document, max_length=1000, allow_newlines=False)
 
     def work(session):
         found, total = service.search_accounts(
-            session, ctx.principal, window=page_window, status=status_filter, email=email
+            session,
+            ctx.principal,
+            window=page_window,
+            status=status_filter,
+            email=email,
+            document=document,
+            document_type=documentType,
         )
         return {"data": [account_wire(account) for account in found], "summary": {"count": total}}
 
@@ -91,25 +121,18 @@ def retrieve_account(
     )
 
 
-@router.put("/{creditAccountId}", summary="Update e-mail and document of an account")
+@router.put(
+    "/{creditAccountId}",
+    summary="Update an account (also the legacy 'open or change' and 'update e-mail and description')",
+)
 def update_account(
     creditAccountId: str,
     body: UpdateAccountIn,
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_ACCOUNTS))],
 ):
+    sent = body.sent()
     return ctx.write(
-        lambda session: account_wire(
-            service.update_account(
-                session,
-                ctx.principal,
-                creditAccountId,
-                email=body.email,
-                document=body.document,
-                document_type=body.documentType,
-                credit_limit=body.creditLimit,
-                tolerance=body.tolerance,
-            )
-        )
+        lambda session: account_wire(service.put_account(session, ctx.principal, creditAccountId, sent))
     )
 
 

@@ -22,11 +22,21 @@ class OpenAccountIn(WireModel):
 
 
 class UpdateAccountIn(WireModel):
-    email: StrictStr
-    document: StrictStr
-    documentType: DocumentType
+    """Every field optional: PUT /accounts/{id} takes the contract's body and two older ones that
+    real clients still send (docs/clients.md). Which fields are required depends on the shape,
+    which the service tells apart by the fields sent (`sent()`)."""
+
+    id: StrictStr | None = None
+    email: StrictStr | None = None
+    document: StrictStr | None = None
+    documentType: DocumentType | None = None
     creditLimit: Amount | None = None
     tolerance: Rate | None = None
+    description: StrictStr | None = None
+
+    def sent(self) -> dict:
+        """The fields present in the body, null ones included (null clears a description)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class CloseAccountIn(WireModel):

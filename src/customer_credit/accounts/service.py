@@ -1,7 +1,10 @@
 """Accounts and holders: open, update, change limit and tolerance, close, search."""
 
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
+from enum import Enum
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -28,15 +31,23 @@ HOLDER_LEVEL = 2
 
 def _check_document(document: str, document_type: str) -> tuple[str, str]:
     document = clean_path_id("document", document.strip(), max_length=50)
+    return document, _check_document_type(document_type)
+
+
+def _check_document_type(document_type: str) -> str:
     if document_type not in DOCUMENT_TYPES:
         raise field_error("documentType", f"must be one of {', '.join(DOCUMENT_TYPES)}")
-    return document, document_type
+    return document_type
 
 
 def _check_tolerance(tolerance: Decimal) -> int:
     if tolerance < 0 or tolerance > 1:
         raise field_error("tolerance", "must be between 0 and 1")
     return rate_to_units(tolerance)
+
+
+def _check_description(description: str | None) -> str | None:
+    return None if description is None else clean_text("description", description, max_length=1000)
 
 
 def account_public_id(document: str, document_type: str) -> str:
@@ -74,8 +85,7 @@ def open_account(
 ) -> Account:
     document, document_type = _check_document(document, document_type)
     email = clean_email("email", email)
-    if description is not None:
-        description = clean_text("description", description, max_length=1000)
+    description = _check_description(description)
     public_id = public_id or account_public_id(document, document_type)
     if queries.find_open(session, principal.store_id, public_id) is not None:
         raise Conflict(f"account {public_id} is already open", code="AccountAlreadyExists")
@@ -108,21 +118,37 @@ def open_account(
     return account
 
 
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP  # a field left as it is, where None would mean "clear it"
+
+
 def update_account(
     session: Session,
     principal: Principal,
     public_id: str,
     *,
-    email: str,
-    document: str,
-    document_type: str,
+    email: str | None = None,
+    document: str | None = None,
+    document_type: str | None = None,
     credit_limit: Decimal | None = None,
     tolerance: Decimal | None = None,
+    description: str | None | _Keep = KEEP,
 ) -> Account:
-    """Replaces the contact fields; the public id stays what it was, so links keep working."""
+    """Changes the fields given (None keeps one, a description of None clears it); the public id
+    stays what it was, so links keep working."""
     account = lock_open_account(session, principal, public_id)
-    account.document, account.document_type = _check_document(document, document_type)
-    account.email = clean_email("email", email)
+    if document is not None or document_type is not None:
+        account.document, account.document_type = _check_document(
+            account.document if document is None else document,
+            account.document_type if document_type is None else document_type,
+        )
+    if email is not None:
+        account.email = clean_email("email", email)
+    if description is not KEEP:
+        account.description = _check_description(description)
     if credit_limit is not None:
         _set_credit_limit(session, account, credit_limit, principal)
     if tolerance is not None:
@@ -130,6 +156,90 @@ def update_account(
     account.updated_at = utcnow()
     events.record(session, events.ACCOUNT_CHANGED, account=account)
     return account
+
+
+def put_account(session: Session, principal: Principal, public_id: str, sent: Mapping[str, Any]) -> Account:
+    """PUT /accounts/{id}. Three bodies are accepted, told apart by the fields sent (docs/clients.md):
+    - with `id`: "open or change", from VTEX's older spec: opens the account under that id if
+      it is not open, else changes it;
+    - with `document` or `documentType`: the contract's update (email, document, documentType);
+    - otherwise: the older "update e-mail and description": changes the fields sent.
+    creditLimit, tolerance and description may come with any of them."""
+    if "id" in sent:
+        return _open_or_change(session, principal, public_id, sent)
+    if "document" in sent or "documentType" in sent:
+        required: tuple[str, ...] = ("email", "document", "documentType")
+    elif sent.keys() & {"email", "description", "creditLimit", "tolerance"}:
+        required = ()
+    else:
+        raise field_error("email", "is required (or description, or the whole account)")
+    return update_account(
+        session,
+        principal,
+        public_id,
+        email=_field(sent, "email", required=required),
+        document=_field(sent, "document", required=required),
+        document_type=_field(sent, "documentType", required=required),
+        credit_limit=sent.get("creditLimit"),
+        tolerance=sent.get("tolerance"),
+        description=sent.get("description", KEEP),
+    )
+
+
+def _field(sent: Mapping[str, Any], name: str, *, required: tuple[str, ...] = ()) -> Any:
+    """A field that has no null: absent is None (a 400 if required), null is always a 400."""
+    if name not in sent:
+        if name in required:
+            raise field_error(name, "is required")
+        return None
+    if sent[name] is None:
+        raise field_error(name, "must not be null")
+    return sent[name]
+
+
+def _open_or_change(
+    session: Session, principal: Principal, public_id: str, sent: Mapping[str, Any]
+) -> Account:
+    if _field(sent, "id") != public_id:
+        raise field_error("id", "must be the account id of the path")
+    required = ("email", "document")
+    email = _field(sent, "email", required=required)
+    document = _field(sent, "document", required=required)
+    existing = queries.find_open(session, principal.store_id, public_id, lock=True)
+    document_type = _field(sent, "documentType") or _legacy_document_type(public_id, document, existing)
+    if existing is not None:
+        return update_account(
+            session,
+            principal,
+            public_id,
+            email=email,
+            document=document,
+            document_type=document_type,
+            credit_limit=sent.get("creditLimit"),
+            tolerance=sent.get("tolerance"),
+            description=sent.get("description", KEEP),
+        )
+    return open_account(
+        session,
+        principal,
+        public_id=clean_path_id("id", public_id, max_length=200),
+        document=document,
+        document_type=document_type,
+        email=email,
+        credit_limit=sent.get("creditLimit"),
+        tolerance=sent.get("tolerance"),
+        description=sent.get("description"),
+    )
+
+
+def _legacy_document_type(public_id: str, document: str, existing: Account | None) -> str:
+    """The "open or change" body has no documentType. An id of the form {document}_{TYPE} (the
+    form domain.md gives API accounts) names it; else an open account keeps its own; else the
+    contract's catch-all, Other: a CPF or CNPJ is never guessed from the digits."""
+    for document_type in DOCUMENT_TYPES:
+        if public_id == account_public_id(document.strip(), document_type):
+            return document_type
+    return existing.document_type if existing is not None else "Other"
 
 
 def _set_credit_limit(session: Session, account: Account, value: Decimal, principal: Principal) -> None:
@@ -263,13 +373,27 @@ def search_accounts(
     window: Window,
     status: str | None = None,
     email: str | None = None,
+    document: str | None = None,
+    document_type: str | None = None,
 ) -> tuple[list[Account], int]:
-    query = queries.search(principal.store_id, status=status, email=email)
+    if document_type:
+        _check_document_type(document_type)
+    query = queries.search(
+        principal.store_id, status=status, email=email, document=document, document_type=document_type
+    )
     total = queries.count(session, query)
     page = session.scalars(
         query.order_by(Account.created_at, Account.id).offset(window.offset).limit(window.limit)
     )
     return list(page), total
+
+
+def record_account_change(session: Session, account: Account, changes: dict) -> None:
+    """Touches the account and records ACCOUNT_CHANGED. Flushes first: the event is written at
+    once (a Core insert), and must follow the rows of the change it describes."""
+    account.updated_at = utcnow()
+    session.flush()
+    events.record(session, events.ACCOUNT_CHANGED, account=account, changes=changes)
 
 
 def add_holder(session: Session, principal: Principal, public_id: str, email: str) -> Holder:
@@ -288,14 +412,7 @@ def add_holder(session: Session, principal: Principal, public_id: str, email: st
         created_at=utcnow(),
     )
     session.add(holder)
-    account.updated_at = utcnow()
-    session.flush()
-    events.record(
-        session,
-        events.ACCOUNT_CHANGED,
-        account=account,
-        changes={"holderAdded": {"id": holder.public_id, "email": holder.email}},
-    )
+    record_account_change(session, account, {"holderAdded": {"id": holder.public_id, "email": holder.email}})
     return holder
 
 

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from customer_credit.api.wire import JsonResponse
-from customer_credit.errors import DomainError, RateLimited
+from customer_credit.errors import DomainError, RateLimited, error_body
 
 log = logging.getLogger("customer_credit.api")
 
@@ -27,9 +27,15 @@ HTTP_CODES = {
 }
 
 
+def domain_error_response(error: DomainError):
+    headers = None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_s)}
+    return JsonResponse(error.body(), status_code=error.status_code, headers=headers)
+
+
 def error_response(status: int, code: str, message: str, details=None, headers=None):
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JsonResponse(body, status_code=status, headers=headers)
+    return JsonResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 def _field_name(location: tuple) -> str:
@@ -71,10 +77,7 @@ def allowed_methods(request: Request) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError):
-        headers = None
-        if isinstance(error, RateLimited):
-            headers = {"Retry-After": str(error.retry_after_s)}
-        return JsonResponse(error.body(), status_code=error.status_code, headers=headers)
+        return domain_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError):
@@ -142,4 +145,5 @@ def document_error_shape(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi
+    # FastAPI's documented way to customise the served schema is to replace this method.
+    app.openapi = openapi  # type: ignore[method-assign]

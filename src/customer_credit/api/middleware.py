@@ -6,6 +6,7 @@ import time
 import uuid
 
 from customer_credit.api.wire import dumps
+from customer_credit.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 access_log = logging.getLogger("customer_credit.access")
 
@@ -14,16 +15,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 METHODS_WITH_BODY = {b"POST", b"PUT", b"PATCH", b"DELETE", "POST", "PUT", "PATCH", "DELETE"}
 
 
-async def _send_error(send, status: int, code: str, message: str, extra_headers=()) -> None:
-    body = dumps({"error": {"code": code, "message": message, "details": []}})
+async def _send_error(send, error: DomainError) -> None:
+    """Answers with `error` here: this middleware runs outside the app's exception handlers."""
+    body = dumps(error.body())
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status_code,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *extra_headers,
             ],
         }
     )
@@ -75,12 +76,17 @@ class BodyGuardMiddleware:
         self.max_body_bytes = max_body_bytes
         self.guarded_prefix = guarded_prefix
 
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(self.guarded_prefix):
             return await self.app(scope, receive, send)
         if _CONTROL.search(scope["path"]):
             # No id holds a control character; PostgreSQL cannot even compare text with a NUL.
-            return await _send_error(send, 400, "InvalidPath", "the path holds a control character")
+            return await _send_error(
+                send, InvalidInput("the path holds a control character", code="InvalidPath")
+            )
         if scope["method"] not in METHODS_WITH_BODY:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
@@ -88,11 +94,9 @@ class BodyGuardMiddleware:
         if declared is not None:
             try:
                 if int(declared) > self.max_body_bytes:
-                    return await _send_error(
-                        send, 413, "PayloadTooLarge", f"the body exceeds {self.max_body_bytes} bytes"
-                    )
+                    return await _send_error(send, self._too_large())
             except ValueError:
-                return await _send_error(send, 400, "BadRequest", "invalid Content-Length")
+                return await _send_error(send, DomainError("invalid Content-Length"))
         chunks = []
         size = 0
         more = True
@@ -103,9 +107,7 @@ class BodyGuardMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return await _send_error(
-                    send, 413, "PayloadTooLarge", f"the body exceeds {self.max_body_bytes} bytes"
-                )
+                return await _send_error(send, self._too_large())
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -113,9 +115,7 @@ class BodyGuardMiddleware:
         if body.strip():
             content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             if not (content_type == "application/json" or content_type.endswith("+json")):
-                return await _send_error(
-                    send, 415, "UnsupportedMediaType", "send the body as application/json"
-                )
+                return await _send_error(send, UnsupportedMediaType("send the body as application/json"))
         replayed = False
 
         async def replay():

@@ -1,6 +1,7 @@
 """JSON at the edge: numbers parsed straight to Decimal, Decimals written as exact JSON numbers."""
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ def _refuse_lone_surrogates(document: Any) -> None:
     pending = [document]
     while pending:
         node = pending.pop()
+        texts: Iterable[str]  # JSON object keys are always strings
         if isinstance(node, str):
             texts = (node,)
         elif isinstance(node, dict):
@@ -49,8 +51,10 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"the key {duplicate!r} appears more than once in one object")
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears more than once in one object")
+            seen.add(key)
     return document
 
 

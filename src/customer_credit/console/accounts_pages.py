@@ -4,12 +4,12 @@ the page as the API would have said it."""
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import ceil
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 
 from customer_credit.accounts import service as accounts
@@ -19,12 +19,11 @@ from customer_credit.console import search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.errors import Conflict, DomainError, NotFound, field_error
+from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger import statements
-from customer_credit.ledger.models import CREDIT
 from customer_credit.ledger.service import figures
 from customer_credit.money import MoneyError, parse_amount, parse_rate
 from customer_credit.my_credits import links
@@ -119,6 +118,18 @@ def accounts_table(
 
 @router.get("/accounts/new")
 def new_account_form(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    return _new_account_page(request, visit, values={}, errors={})
+
+
+def _new_account_page(
+    request: Request,
+    visit: Visit,
+    *,
+    values: dict,
+    errors: dict,
+    messages: list[Message] | None = None,
+    status_code: int = 200,
+):
     return render(
         request,
         "account_new.html",
@@ -126,11 +137,13 @@ def new_account_form(request: Request, visit: Annotated[Visit, Depends(signed_in
             visit,
             "accounts",
             "Open an account",
-            values={},
-            errors={},
+            values=values,
+            errors=errors,
             document_types=DOCUMENT_TYPES,
             default_limit=_default_limit(request, visit),
+            messages=messages or [],
         ),
+        status_code=status_code,
     )
 
 
@@ -162,19 +175,12 @@ def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
             )
             public_id = account.public_id
     except DomainError as error:
-        return render(
+        return _new_account_page(
             request,
-            "account_new.html",
-            page_context(
-                visit,
-                "accounts",
-                "Open an account",
-                values=values,
-                errors=details_of(error),
-                document_types=DOCUMENT_TYPES,
-                default_limit=_default_limit(request, visit),
-                messages=[error_message(error)],
-            ),
+            visit,
+            values=values,
+            errors=details_of(error),
+            messages=[error_message(error)],
             status_code=error.status_code,
         )
     return redirect(request, account_url(public_id), Message("ok", f"Account {public_id} opened."))
@@ -220,12 +226,6 @@ def account_page(
             until=None,
             window=Window(offset, STATEMENTS_PAGE),
         )
-        running = search.balance_before(session, account, offset)
-        entries = []
-        for entry in page.entries:
-            if entry.origin != CREDIT:
-                running += entry.value_cents
-            entries.append((entry, running))
         invoice_count = invoice_search.search_invoices(
             session, visit.principal, InvoiceFilters(), Window(0, 1), account_public_id=public_id
         ).summary["count"]
@@ -253,7 +253,7 @@ def account_page(
                 account=account,
                 n=figures(account),
                 holders=holders,
-                entries=entries,
+                entries=page.lines,
                 statement_count=page.count,
                 spage=spage,
                 statement_pages=statement_pages,
@@ -284,6 +284,28 @@ def account_page(
         )
 
 
+def refusal_page(
+    request: Request,
+    visit: Visit,
+    public_id: str,
+    error: DomainError,
+    *,
+    form_name: str,
+    values: dict | None = None,
+):
+    """The account page saying why the service refused the form `form_name`, with what was typed."""
+    return account_page(
+        request,
+        visit,
+        public_id,
+        messages=[error_message(error)],
+        status_code=error.status_code,
+        errors=details_of(error),
+        form_name=form_name,
+        values=values,
+    )
+
+
 def _act(
     request: Request,
     visit: Visit,
@@ -296,22 +318,10 @@ def _act(
     after: str | None = None,
 ):
     try:
-        with request.app.state.db.write() as session:
+        with integrity_errors_as_conflicts(), request.app.state.db.write() as session:
             work(session)
     except DomainError as error:
-        return account_page(
-            request,
-            visit,
-            public_id,
-            messages=[error_message(error)],
-            status_code=error.status_code,
-            errors=details_of(error),
-            form_name=form_name,
-            values=values,
-        )
-    except IntegrityError:
-        error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
-        return account_page(request, visit, public_id, messages=[error_message(error)], status_code=409)
+        return refusal_page(request, visit, public_id, error, form_name=form_name, values=values)
     return redirect(request, after or account_url(public_id), Message("ok", done))
 
 
@@ -344,41 +354,50 @@ def edit_account(
     )
 
 
+@dataclass(frozen=True)
+class _FigureForm:
+    """A one-field form that sets one figure of the account."""
+
+    name: str
+    field: str
+    parse: Callable
+    change: Callable
+    done: str
+
+
+_LIMIT_FORM = _FigureForm(
+    "limit", "creditLimit", amount_field, accounts.change_credit_limit, "Credit limit changed."
+)
+_TOLERANCE_FORM = _FigureForm(
+    "tolerance", "tolerance", rate_field, accounts.change_tolerance, "Tolerance changed."
+)
+
+
 @router.post("/accounts/{public_id}/limit")
 def change_limit(
     public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
 ):
-    visit, form = posted
-    values = {"creditLimit": form_text(form, "creditLimit", 40)}
-    return _act(
-        request,
-        visit,
-        public_id,
-        "limit",
-        values,
-        lambda session: accounts.change_credit_limit(
-            session, visit.principal, public_id, amount_field(form, "creditLimit")
-        ),
-        "Credit limit changed.",
-    )
+    return _change_figure(request, public_id, posted, _LIMIT_FORM)
 
 
 @router.post("/accounts/{public_id}/tolerance")
 def change_tolerance(
     public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
 ):
+    return _change_figure(request, public_id, posted, _TOLERANCE_FORM)
+
+
+def _change_figure(request: Request, public_id: str, posted: tuple[Visit, FormData], figure: _FigureForm):
     visit, form = posted
-    values = {"tolerance": form_text(form, "tolerance", 40)}
+    values = {figure.field: form_text(form, figure.field, 40)}
     return _act(
         request,
         visit,
         public_id,
-        "tolerance",
+        figure.name,
         values,
-        lambda session: accounts.change_tolerance(
-            session, visit.principal, public_id, rate_field(form, "tolerance")
-        ),
-        "Tolerance changed.",
+        lambda session: figure.change(session, visit.principal, public_id, figure.parse(form, figure.field)),
+        figure.done,
     )
 
 

@@ -48,18 +48,8 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
     try:
         filters, _values = parse_filters(request.query_params, visit.presentation, now=now_of(request))
     except DomainError as error:
-        return render(
-            request,
-            "import.html",
-            page_context(
-                visit,
-                "csv",
-                "Import and export",
-                messages=[error_message(error)],
-                kinds=importing.KINDS,
-                kind=importing.ACCOUNTS,
-            ),
-            status_code=400,
+        return _import_page(
+            request, visit, kind=importing.ACCOUNTS, messages=[error_message(error)], status_code=400
         )
     rows = export.invoices_csv(request.app.state.db, visit.principal, filters, now=now_of(request))
     return _download(request, visit, "invoices", rows)
@@ -69,6 +59,13 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
 def import_form(
     request: Request, visit: Annotated[Visit, Depends(signed_in)], kind: str = importing.ACCOUNTS
 ):
+    return _import_page(request, visit, kind=_known_kind(kind))
+
+
+def _import_page(
+    request: Request, visit: Visit, *, kind: str, messages: list[Message] | None = None, status_code=200
+):
+    """The import and export page, with `kind` chosen in its import form."""
     return render(
         request,
         "import.html",
@@ -77,9 +74,15 @@ def import_form(
             "csv",
             "Import and export",
             kinds=importing.KINDS,
-            kind=kind if kind in importing.KINDS else importing.ACCOUNTS,
+            kind=kind,
+            messages=messages or [],
         ),
+        status_code=status_code,
     )
+
+
+def _known_kind(kind: str) -> str:
+    return kind if kind in importing.KINDS else importing.ACCOUNTS
 
 
 def _result_page(
@@ -103,7 +106,8 @@ def _result_page(
     )
 
 
-async def _file_text(form: FormData, field: str) -> tuple[str | None, str | None]:
+async def _file_text(form: FormData, field: str) -> str:
+    """The text of the posted file; raises FileProblem, whose message says what is wrong."""
     upload = form.get(field)
     if isinstance(upload, UploadFile):
         data = await upload.read(importing.MAX_IMPORT_BYTES + 1)
@@ -112,62 +116,39 @@ async def _file_text(form: FormData, field: str) -> tuple[str | None, str | None
         try:
             data = base64.b64decode(upload, validate=True)
         except ValueError:
-            return None, "the previewed file was damaged on its way back; upload it again"
+            raise importing.FileProblem(
+                "the previewed file was damaged on its way back; upload it again"
+            ) from None
     else:
-        return None, "choose a CSV file"
+        raise importing.FileProblem("choose a CSV file")
     if not data:
-        return None, "the file is empty"
-    try:
-        return importing.decode(data), None
-    except importing.FileProblem as problem:
-        return None, str(problem)
+        raise importing.FileProblem("the file is empty")
+    return importing.decode(data)
 
 
 @router.post("/import/preview")
 async def import_preview(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
-    visit, form = posted
-    kind = str(form.get("kind") or "")
-    text, problem = await _file_text(form, "file")
-    if problem is not None:
-        return render(
-            request,
-            "import.html",
-            page_context(
-                visit,
-                "csv",
-                "Import and export",
-                kinds=importing.KINDS,
-                kind=kind if kind in importing.KINDS else importing.ACCOUNTS,
-                messages=[Message("error", problem)],
-            ),
-            status_code=400,
-        )
-    result = await run_in_threadpool(
-        importing.run, request.app.state.db, visit.principal, kind, text, apply=False
-    )
-    return _result_page(request, visit, result, text, applying=False)
+    return await _import(request, posted, field="file", applying=False)
 
 
 @router.post("/import/apply")
 async def import_apply(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    return await _import(request, posted, field="content", applying=True)
+
+
+async def _import(request: Request, posted: tuple[Visit, FormData], *, field: str, applying: bool):
+    """Previews or applies the file posted in `field`, and shows the outcome."""
     visit, form = posted
     kind = str(form.get("kind") or "")
-    text, problem = await _file_text(form, "content")
-    if problem is not None:
-        return render(
-            request,
-            "import.html",
-            page_context(
-                visit,
-                "csv",
-                "Import and export",
-                kinds=importing.KINDS,
-                kind=importing.ACCOUNTS,
-                messages=[Message("error", problem)],
-            ),
-            status_code=400,
+    try:
+        text = await _file_text(form, field)
+    except importing.FileProblem as problem:
+        # A failed apply goes back to the blank form; a failed preview keeps the chosen kind.
+        shown_kind = importing.ACCOUNTS if applying else _known_kind(kind)
+        return _import_page(
+            request, visit, kind=shown_kind, messages=[Message("error", str(problem))], status_code=400
         )
     result = await run_in_threadpool(
-        importing.run, request.app.state.db, visit.principal, kind, text, apply=True
+        importing.run, request.app.state.db, visit.principal, kind, text, apply=applying
     )
-    return _result_page(request, visit, result, text, applying=True)
+    return _result_page(request, visit, result, text, applying=applying)

@@ -3,13 +3,12 @@ the invoice page and its actions (pay, cancel, postpone, edit, reverse a payment
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from math import ceil
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import and_
-from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData, QueryParams
 
 from customer_credit.clock import now_of
@@ -19,7 +18,7 @@ from customer_credit.console.home import page_context
 from customer_credit.console.search import EXPIRED, display_status
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.errors import Conflict, DomainError, NotFound, field_error
+from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
@@ -69,7 +68,7 @@ def parse_filters(
     params: QueryParams | dict, presentation: Presentation, *, now: datetime
 ) -> tuple[InvoiceFilters, dict]:
     """The search form's values as the API's filters (the same parsing and the same errors);
-    "Expired" is Opened with a due date already past at `now`."""
+    "Expired" is the overdue filter at `now`."""
     values = {name: str(params.get(name) or "").strip()[:1000] for name in FILTER_NAMES}
     status = values["status"]
     if status and status not in STATUS_CHOICES:
@@ -85,10 +84,8 @@ def parse_filters(
         values["observation"] or None,
         values["creditAccountId"] or None,
         values["op"] or None,
+        overdue_at=now if status == EXPIRED else None,
     )
-    if status == EXPIRED:
-        # One condition, so that with op=or it is still "Opened and overdue".
-        filters.extra.append(and_(Invoice.status == OPENED, Invoice.due_at < now))
     return filters, values
 
 
@@ -229,7 +226,7 @@ def _act(
     request: Request, visit: Visit, account_id: str, invoice_id: str, values: dict, work: Callable, done: str
 ):
     try:
-        with request.app.state.db.write() as session:
+        with integrity_errors_as_conflicts(), request.app.state.db.write() as session:
             work(session)
     except DomainError as error:
         return invoice_page(
@@ -241,11 +238,6 @@ def _act(
             status_code=error.status_code,
             errors=details_of(error),
             values=values,
-        )
-    except IntegrityError:
-        error = Conflict("a concurrent change got there first; try again", code="ConcurrentConflict")
-        return invoice_page(
-            request, visit, account_id, invoice_id, messages=[error_message(error)], status_code=409
         )
     return redirect(request, invoice_url(account_id, invoice_id), Message("ok", done))
 
@@ -276,20 +268,32 @@ def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/cancel")
 def cancel(account_id: str, invoice_id: str, request: Request, posted: Posted):
-    visit, _form = posted
-    return _act(
-        request,
-        visit,
-        account_id,
-        invoice_id,
-        {},
-        lambda session: invoices.cancel_invoice(session, visit.principal, account_id, invoice_id),
-        "Invoice cancelled.",
+    return _act_without_fields(
+        request, posted, account_id, invoice_id, invoices.cancel_invoice, "Invoice cancelled."
     )
 
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/reopen")
 def reopen(account_id: str, invoice_id: str, request: Request, posted: Posted):
+    return _act_without_fields(
+        request,
+        posted,
+        account_id,
+        invoice_id,
+        partial(invoices.change_invoice, status=OPENED),
+        "Payment reversed: the invoice is open again.",
+    )
+
+
+def _act_without_fields(
+    request: Request,
+    posted: tuple[Visit, FormData],
+    account_id: str,
+    invoice_id: str,
+    change: Callable,
+    done: str,
+):
+    """An action whose form is its button alone: change(session, principal, account_id, invoice_id)."""
     visit, _form = posted
     return _act(
         request,
@@ -297,10 +301,8 @@ def reopen(account_id: str, invoice_id: str, request: Request, posted: Posted):
         account_id,
         invoice_id,
         {},
-        lambda session: invoices.change_invoice(
-            session, visit.principal, account_id, invoice_id, status=OPENED
-        ),
-        "Payment reversed: the invoice is open again.",
+        lambda session: change(session, visit.principal, account_id, invoice_id),
+        done,
     )
 
 
@@ -316,15 +318,8 @@ def postpone(account_id: str, invoice_id: str, request: Request, posted: Posted)
             raise field_error("dueDays", "must be a whole number of days") from None
         invoices.postpone_invoice(session, visit.principal, account_id, invoice_id, due_days=due_days)
 
-    return _act(
-        request,
-        visit,
-        account_id,
-        invoice_id,
-        values,
-        work,
-        f"Invoice postponed by {values['dueDays']} days.",
-    )
+    done = f"Invoice postponed by {values['dueDays']} days."
+    return _act(request, visit, account_id, invoice_id, values, work, done)
 
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/edit")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 
 from customer_credit.clock import now_of
-from customer_credit.console.accounts_pages import account_page, account_url, form_text
+from customer_credit.console.accounts_pages import account_page, account_url, form_text, refusal_page
 from customer_credit.console.session import Visit, changing
-from customer_credit.console.web import Message, details_of, error_message, redirect
+from customer_credit.console.web import Message, redirect
 from customer_credit.errors import DomainError, field_error
 from customer_credit.my_credits import links
 
@@ -39,16 +39,7 @@ def create_link(
             )
             email, expires_at, url = issued.link.email, issued.expires_at, issued.url(str(request.base_url))
     except DomainError as error:
-        return account_page(
-            request,
-            visit,
-            public_id,
-            messages=[error_message(error)],
-            status_code=error.status_code,
-            errors=details_of(error),
-            form_name="link",
-            values=values,
-        )
+        return refusal_page(request, visit, public_id, error, form_name="link", values=values)
     return account_page(
         request,
         visit,
@@ -76,12 +67,5 @@ def revoke_link(
         with request.app.state.db.write() as session:
             email = links.revoke_link(session, visit.principal, public_id, link_id, now=now_of(request)).email
     except DomainError as error:
-        return account_page(
-            request,
-            visit,
-            public_id,
-            messages=[error_message(error)],
-            status_code=error.status_code,
-            form_name="links",
-        )
+        return refusal_page(request, visit, public_id, error, form_name="links")
     return redirect(request, account_url(public_id), Message("ok", f"My Credits link for {email} revoked."))

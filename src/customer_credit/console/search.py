@@ -1,5 +1,5 @@
 """Read-only queries the console adds on top of the domains' own: free-text account search,
-the dashboard's totals, an account's transactions, and the running balance of statements."""
+the dashboard's totals and an account's transactions."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,9 +8,11 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts import queries as account_queries
+from customer_credit.accounts.figures import available_credit_cents, available_credit_sql
 from customer_credit.accounts.models import OPEN, Account, Holder
 from customer_credit.invoices.models import OPENED, Invoice
-from customer_credit.ledger.models import CREDIT, PAYMENT, Statement
+from customer_credit.invoices.overdue_days import is_overdue, overdue_condition
+from customer_credit.ledger.models import PAYMENT, Statement
 from customer_credit.transactions.models import Transaction
 
 MAX_TEXT = 200
@@ -18,9 +20,9 @@ EXPIRED = "Expired"
 
 
 def display_status(invoice: Invoice, now: datetime) -> str:
-    """The console's word for an invoice: "Expired" is an Opened one past its due date (the
-    API's status stays Opened)."""
-    return EXPIRED if invoice.status == OPENED and invoice.due_at < now else invoice.status
+    """The console's word for an invoice: "Expired" is an overdue one (the API's status stays
+    Opened)."""
+    return EXPIRED if is_overdue(invoice, now) else invoice.status
 
 
 def accounts_matching(store_id: int, *, status: str | None, text: str | None) -> Select:
@@ -58,13 +60,27 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class NearLimit:
+    account: Account
+    available_credit_cents: int
+    # The share of the limit in use, in whole percent (rounded down).
+    used_percent: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     owed: Bucket
     overdue: Bucket
     due_soon: Bucket
     paid_this_month_cents: int
     open_accounts: int
-    nearest_limit: list[Account]
+    nearest_limit: list[NearLimit]
+
+
+def _near_limit(account: Account) -> NearLimit:
+    available = available_credit_cents(account)
+    used_percent = (account.credit_limit_cents - available) * 100 // account.credit_limit_cents
+    return NearLimit(account, available, used_percent)
 
 
 def _owed(session: Session, store_id: int, *conditions) -> Bucket:
@@ -77,24 +93,25 @@ def _owed(session: Session, store_id: int, *conditions) -> Bucket:
 
 
 def dashboard(session: Session, store_id: int, *, now: datetime, month_start: datetime) -> Dashboard:
-    paid = session.scalar(
+    paid = session.execute(
         select(func.coalesce(func.sum(Statement.value_cents), 0)).where(
             Statement.store_id == store_id,
             Statement.origin == PAYMENT,
             Statement.created_at >= month_start,
         )
-    )
+    ).scalar_one()
     limited = and_(Account.store_id == store_id, Account.status == OPEN, Account.credit_limit_cents > 0)
     # Ordered by the share of the limit still available, in basis points (integers, no floats).
-    available_share = (
-        (Account.credit_limit_cents + Account.balance_cents - Account.pre_authorized_cents) * 10000
-    ) / Account.credit_limit_cents
-    nearest = list(
-        session.scalars(select(Account).where(limited).order_by(available_share, Account.id).limit(5))
-    )
+    available_share = (available_credit_sql() * 10000) / Account.credit_limit_cents
+    nearest = [
+        _near_limit(account)
+        for account in session.scalars(
+            select(Account).where(limited).order_by(available_share, Account.id).limit(5)
+        )
+    ]
     return Dashboard(
         owed=_owed(session, store_id),
-        overdue=_owed(session, store_id, Invoice.due_at < now),
+        overdue=_owed(session, store_id, overdue_condition(now)),
         due_soon=_owed(session, store_id, Invoice.due_at >= now, Invoice.due_at < now + timedelta(days=7)),
         paid_this_month_cents=int(paid),
         open_accounts=count(session, account_queries.search(store_id, status=OPEN, email=None)),
@@ -109,23 +126,5 @@ def transactions_of(session: Session, account: Account, *, limit: int = 50) -> l
             .where(Transaction.account_id == account.id)
             .order_by(Transaction.created_at.desc(), Transaction.id.desc())
             .limit(limit)
-        )
-    )
-
-
-def balance_before(session: Session, account: Account, offset: int) -> int:
-    """B after the first `offset` entries (oldest first): where a page of statements starts."""
-    if offset <= 0:
-        return 0
-    first = (
-        select(Statement.value_cents, Statement.origin)
-        .where(Statement.account_id == account.id)
-        .order_by(Statement.created_at, Statement.id)
-        .limit(offset)
-        .subquery()
-    )
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(first.c.value_cents), 0)).where(first.c.origin != CREDIT)
         )
     )

@@ -147,6 +147,7 @@ class SignInThrottle:
         takes back this attempt's count from the e-mail and the address, whose other failures
         stay (else one valid account would let an address wipe its own record)."""
         for key in _keys(email, ip):
+            values: dict[str, object]
             if key[0] == PAIR:
                 values = {"failures": 0, "last_failure_at": None, "last_success_at": now}
             else:

@@ -116,7 +116,7 @@ def redirect(request: Request, url: str, message: Message | None = None) -> Resp
 
 def details_of(error: DomainError) -> dict[str, str]:
     """Field name -> message, for showing each message next to its field."""
-    found = {}
+    found: dict[str, str] = {}
     for detail in error.details:
         if isinstance(detail, dict) and "field" in detail and "message" in detail:
             found.setdefault(str(detail["field"]), str(detail["message"]))

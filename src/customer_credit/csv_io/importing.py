@@ -106,7 +106,7 @@ def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[in
     for alternatives in required_any:
         if not any(name in names for name in alternatives):
             raise FileProblem(f"the header needs a column {' or '.join(alternatives)}")
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     try:
         for values in reader:
             if not any(value.strip() for value in values):

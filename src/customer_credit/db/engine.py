@@ -8,6 +8,7 @@ a process-wide lock keeps this process's writers from spinning on each other.
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,13 +21,26 @@ def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+class DatabaseFileMissing(Exception):
+    """Opening with create=False found no SQLite file where the URL points."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"no database file at {path}")
+        self.path = path
+
+
 class Database:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, create: bool = True):
+        """With create=False a missing SQLite file raises DatabaseFileMissing instead of being
+        created empty (sqlite3 would create it on the first connection otherwise)."""
         self.settings = settings
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
         if self.is_sqlite:
-            self._prepare_sqlite_dir()
+            if create:
+                self._prepare_sqlite_dir()
+            else:
+                self._require_sqlite_file()
             self.read_engine = self._sqlite_engine(begin="BEGIN")
             self.write_engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
         else:
@@ -54,6 +68,11 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             touch_private_file(path)
+
+    def _require_sqlite_file(self) -> None:
+        path = sqlite_path(self.url)
+        if path is not None and not path.is_file():
+            raise DatabaseFileMissing(path.absolute())
 
     def _sqlite_engine(self, *, begin: str) -> Engine:
         engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})

@@ -99,7 +99,10 @@ class BulkWriter:
 
     def __init__(self, session: Session):
         self.session = session
-        self.driver = session.connection().connection.driver_connection
+        driver = session.connection().connection.driver_connection
+        if driver is None:  # the pool has detached or invalidated the DBAPI connection
+            raise RuntimeError("the session's database connection is no longer open")
+        self.driver = driver
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
         raise NotImplementedError
@@ -156,7 +159,7 @@ class SqliteWriter(BulkWriter):
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
         if table not in self._next_id:
-            current = self.session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
+            current = self.session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
             self._next_id[table] = current + 1
         start = self._next_id[table]
         self._next_id[table] = start + count

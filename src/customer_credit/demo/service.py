@@ -24,6 +24,7 @@ from customer_credit.accounts.models import OPEN, Account
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
 from customer_credit.demo.bulk import TABLE_ORDER, BulkWriter
+from customer_credit.invoices.ids import invoice_public_id
 from customer_credit.invoices.issuing import DAYS_BETWEEN_INSTALLMENTS
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID
 from customer_credit.ledger.models import CREDIT, INVOICE, PAYMENT
@@ -117,6 +118,24 @@ class _Batch:
         self.rows: dict[str, list[tuple]] = {table: [] for table in TABLE_ORDER}
 
 
+def _transaction_row(
+    head: tuple,
+    original_hold: int,
+    status: str,
+    *,
+    hold: int,
+    settled: int,
+    created: datetime,
+    updated: datetime,
+    prefix: str | None = None,
+    expires: datetime | None = None,
+    settled_at: datetime | None = None,
+) -> tuple:
+    """A row of bulk.COLUMNS["transactions"]: `head` is its columns up to `installments`.
+    Nothing is refunded in a demo book."""
+    return (*head, hold, original_hold, settled, 0, 0, prefix, status, expires, created, updated, settled_at)
+
+
 class DemoBuilder:
     """Builds the rows of one batch of accounts, all consistent with the domain's rules."""
 
@@ -141,8 +160,8 @@ class DemoBuilder:
         self.now = now
         self.taken = taken
         self.run_tag = run_tag
-        self.report_counts = Counter()
-        self.status_counts = Counter()
+        self.report_counts: Counter[str] = Counter()
+        self.status_counts: Counter[str] = Counter()
 
     # -- identifiers, as the services make them -------------------------------------------------
     def _document(self) -> tuple[str, str, str]:
@@ -217,29 +236,21 @@ class DemoBuilder:
             order_id = f"{rng.randrange(10**12, 10**13)}-01"
             value = rng.randrange(50_00, 5_000_00) if installments < 6 else rng.randrange(500_00, 20_000_00)
             value = max(value, installments)
+            # Every demo transaction is created with settle=true, for `value`.
+            head = (transaction_id, store_id, account_id, public, order_id, True, installments)
             if state == "live":
                 created = now - timedelta(days=rng.random() * 3)
                 expires = now + timedelta(days=7) if rng.random() < 0.5 else None
                 batch.rows["transactions"].append(
-                    (
-                        transaction_id,
-                        store_id,
-                        account_id,
-                        public,
-                        order_id,
-                        True,
-                        installments,
+                    _transaction_row(
+                        head,
                         value,
-                        value,
-                        0,
-                        0,
-                        0,
-                        None,
                         tx.AUTHORIZED,
-                        expires,
-                        created,
-                        created,
-                        None,
+                        hold=value,
+                        settled=0,
+                        expires=expires,
+                        created=created,
+                        updated=created,
                     )
                 )
                 held += value
@@ -250,25 +261,8 @@ class DemoBuilder:
                 created = self._between(opened_at, now - _DAY)
                 cancelled_at = created + timedelta(minutes=5 + rng.random() * 600)
                 batch.rows["transactions"].append(
-                    (
-                        transaction_id,
-                        store_id,
-                        account_id,
-                        public,
-                        order_id,
-                        True,
-                        installments,
-                        0,
-                        value,
-                        0,
-                        0,
-                        0,
-                        None,
-                        tx.CANCELLED,
-                        None,
-                        created,
-                        cancelled_at,
-                        None,
+                    _transaction_row(
+                        head, value, tx.CANCELLED, hold=0, settled=0, created=created, updated=cancelled_at
                     )
                 )
                 last_change = max(last_change, cancelled_at)
@@ -277,25 +271,16 @@ class DemoBuilder:
             created = settled_at - timedelta(minutes=1 + rng.random() * 240)
             prefix = self._friendly_prefix()
             batch.rows["transactions"].append(
-                (
-                    transaction_id,
-                    store_id,
-                    account_id,
-                    public,
-                    order_id,
-                    True,
-                    installments,
-                    0,
+                _transaction_row(
+                    head,
                     value,
-                    value,
-                    0,
-                    0,
-                    prefix,
                     tx.SETTLED,
-                    None,
-                    created,
-                    settled_at,
-                    settled_at,
+                    hold=0,
+                    settled=value,
+                    prefix=prefix,
+                    created=created,
+                    updated=settled_at,
+                    settled_at=settled_at,
                 )
             )
             entries.append(
@@ -476,7 +461,7 @@ class DemoBuilder:
                 self.store_id,
                 account_id,
                 transaction_id,
-                f"{public}-{number:02d}",
+                invoice_public_id(public, number),
                 f"{prefix}-{number}",
                 number,
                 installments,
@@ -524,7 +509,7 @@ def _run_part(job: _Job, database: Database | None, report: Callable[[dict], Non
     from customer_credit.settings import Settings
 
     own = database is None
-    if own:
+    if database is None:
         database = Database(Settings(database_url=job.database_url, db_pool_size=1))
     try:
         rng = random.Random(None if job.seed is None else f"{job.seed}-{job.part}")

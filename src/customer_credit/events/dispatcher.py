@@ -120,6 +120,8 @@ def _apply(
         delivery.status = DELIVERED
         delivery.delivered_at = now
         return
+    if delivery.first_attempt_at is None:  # `claim` sets it before the first attempt is sent
+        raise RuntimeError("a webhook delivery has an outcome but no first attempt")
     window_ends = delivery.first_attempt_at + timedelta(seconds=settings.webhook_retry_window_s)
     retry_at = now + timedelta(seconds=backoff_s(settings, delivery.attempts))
     if retry_at > window_ends:

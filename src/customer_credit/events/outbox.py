@@ -7,17 +7,20 @@ sees exactly the entries each change wrote."""
 
 import uuid
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from customer_credit.accounts.figures import available_balance_cents, available_credit_cents
 from customer_credit.accounts.models import Account
 from customer_credit.api.wire import dumps, timestamp
 from customer_credit.db.base import utcnow
 from customer_credit.events.models import Event, EventSequence
 from customer_credit.events.types import EVENT_TYPES, INVOICE_CHANGED
+from customer_credit.invoices.ids import transaction_public_id_of
 from customer_credit.invoices.models import Invoice
 from customer_credit.ledger.models import Statement
 from customer_credit.ledger.schemas import statement_wire
@@ -39,19 +42,18 @@ def new_event_id() -> str:
 
 
 def account_snapshot(account: Account) -> dict:
-    limit, balance, held = account.credit_limit_cents, account.balance_cents, account.pre_authorized_cents
     return {
         "id": account.public_id,
         "status": account.status,
         "document": account.document,
         "documentType": account.document_type,
         "email": account.email,
-        "creditLimit": from_cents(limit),
+        "creditLimit": from_cents(account.credit_limit_cents),
         "tolerance": rate_for_wire(rate_from_units(account.tolerance_units)),
-        "balance": from_cents(balance),
-        "preAuthorizedCredit": from_cents(held),
-        "availableBalance": from_cents(limit + balance),
-        "availableCredit": from_cents(limit + balance - held),
+        "balance": from_cents(account.balance_cents),
+        "preAuthorizedCredit": from_cents(account.pre_authorized_cents),
+        "availableBalance": from_cents(available_balance_cents(account)),
+        "availableCredit": from_cents(available_credit_cents(account)),
     }
 
 
@@ -81,7 +83,7 @@ def invoice_snapshot(invoice: Invoice) -> dict:
         "originalDueDate": timestamp(invoice.original_due_at),
         "installment": invoice.installment,
         "numberOfInstallments": invoice.number_of_installments,
-        "transactionId": invoice.public_id.rsplit("-", 1)[0],
+        "transactionId": transaction_public_id_of(invoice.public_id),
         "orderId": invoice.order_id,
         "postponements": invoice.postponement_count or 0,
         "observation": invoice.observation,
@@ -143,7 +145,8 @@ def record(
     # A Core insert on the transaction's connection: cheaper than an ORM object, and the row
     # is written at once, in the order the changes happened.
     session.connection().execute(
-        insert(Event.__table__),
+        # DeclarativeBase types __table__ as any FromClause; a mapped class's is its Table.
+        insert(cast(Table, Event.__table__)),
         {
             "public_id": public_id,
             "store_id": account.store_id,
@@ -160,7 +163,7 @@ def record_for_invoice(
     session: Session, event_type: str, invoice: Invoice, *, changes: dict | None = None
 ) -> str:
     """For code that holds the invoice but not its (already locked) account."""
-    account = session.get(Account, invoice.account_id)
+    account = session.get_one(Account, invoice.account_id)
     return record(session, event_type, account=account, invoice=invoice, changes=changes, ledger=False)
 
 

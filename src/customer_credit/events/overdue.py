@@ -16,7 +16,7 @@ from customer_credit.events.models import OverdueNotice
 from customer_credit.events.outbox import record
 from customer_credit.events.types import INVOICE_OVERDUE
 from customer_credit.invoices.models import OPENED, Invoice
-from customer_credit.invoices.overdue_days import days_overdue
+from customer_credit.invoices.overdue_days import days_overdue, overdue_condition
 from customer_credit.stores import service as stores
 
 BATCH = 200
@@ -28,8 +28,7 @@ def emit_overdue(session: Session, now: datetime, *, limit: int = BATCH) -> int:
     rows = session.execute(
         select(Invoice.id, Invoice.account_id, Invoice.due_at)
         .where(
-            Invoice.status == OPENED,
-            Invoice.due_at <= now,
+            overdue_condition(now),
             Invoice.due_at > now - timedelta(days=LOOKBACK_DAYS),
             ~noticed,
         )
@@ -45,7 +44,7 @@ def emit_overdue(session: Session, now: datetime, *, limit: int = BATCH) -> int:
         )
         if account is None:
             continue
-        invoice = session.get(Invoice, invoice_pk, populate_existing=True)
+        invoice = session.get_one(Invoice, invoice_pk, populate_existing=True)
         already = session.get(OverdueNotice, (invoice_pk, due_at))
         if invoice.status != OPENED or invoice.due_at != due_at or already is not None:
             continue

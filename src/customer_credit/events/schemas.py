@@ -14,7 +14,7 @@ class WebhookEndpointIn(WireModel):
 
 
 def endpoint_wire(endpoint: WebhookEndpoint, *, counts: dict[str, int] | None = None) -> dict:
-    wire = {
+    wire: dict[str, object] = {
         "id": endpoint.public_id,
         "url": endpoint.url,
         "eventTypes": list(endpoint.event_types or []),

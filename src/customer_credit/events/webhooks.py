@@ -86,9 +86,9 @@ def create_endpoint(
     types = _clean_types(event_types)
     if description is not None:
         description = clean_text("description", description, max_length=500)
-    active = session.scalar(
+    active = session.scalars(
         select(func.count()).where(WebhookEndpoint.store_id == store_id, WebhookEndpoint.deleted_at.is_(None))
-    )
+    ).one()
     if active >= MAX_ENDPOINTS_PER_STORE:
         raise Conflict(
             f"a store may have at most {MAX_ENDPOINTS_PER_STORE} webhook endpoints",
@@ -229,7 +229,10 @@ def fanout(session: Session, now: datetime) -> int:
                 )
             )
             busy.add(key)
-        endpoint.cursor_seq = rows[-1][1]
+        last_seq = rows[-1].seq
+        if last_seq is None:  # `seq > cursor_seq` leaves the events not sequenced yet out
+            raise RuntimeError("fan-out read an event that has no sequence number")
+        endpoint.cursor_seq = last_seq
         created += len(chosen) or 1
     session.flush()
     return created

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from customer_credit.api.wire import dumps
 from customer_credit.auth.principal import Principal
@@ -102,7 +103,9 @@ def run_once(
     return respond(outcome, replayed)
 
 
-def _find(session, principal: Principal, key: str, *, for_update: bool = False):
+def _find(
+    session: Session, principal: Principal, key: str, *, for_update: bool = False
+) -> IdempotencyRecord | None:
     query = select(IdempotencyRecord).where(
         IdempotencyRecord.store_id == principal.store_id,
         IdempotencyRecord.credential == principal.name,
@@ -116,11 +119,20 @@ def _stored_outcome(record: IdempotencyRecord, request_fingerprint: str, now: da
     Raises when the request may not run: another request's key, or one still executing."""
     if record.request_fingerprint != request_fingerprint:
         raise _reused()
-    if record.status_code is not None:
-        return Outcome(record.status_code, bytes(record.response_body))
-    if record.claimed_until > now:
+    outcome = _recorded_outcome(record)
+    if outcome is not None:
+        return outcome
+    if record.claimed_until is not None and record.claimed_until > now:
         raise in_progress()
     return None
+
+
+def _recorded_outcome(record: IdempotencyRecord) -> Outcome | None:
+    """The outcome the record holds; None while its request is executing (both columns are
+    written together, in the request's own transaction)."""
+    if record.status_code is None or record.response_body is None:
+        return None
+    return Outcome(record.status_code, bytes(record.response_body))
 
 
 def _claim(db: Database, principal: Principal, key: str, request_fingerprint: str, clock) -> Outcome | _Claim:
@@ -176,8 +188,9 @@ def _execute(db: Database, claim: _Claim, work) -> tuple[Outcome, bool]:
             record = session.get(IdempotencyRecord, claim.record_id, with_for_update=True)
             if record is None or record.claim_token != claim.token:
                 # Our claim lapsed before we got here and another request took the key over.
-                if record is not None and record.status_code is not None:
-                    return Outcome(record.status_code, bytes(record.response_body)), True
+                replay = None if record is None else _recorded_outcome(record)
+                if replay is not None:
+                    return replay, True
                 raise in_progress()
             try:
                 with session.begin_nested():

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from customer_credit import events
+from customer_credit.invoices.ids import invoice_public_id
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.money import from_cents, split_cents
 from customer_credit.transactions.models import Transaction
@@ -45,11 +46,11 @@ def issue(
     the k-th new one is due k × 30 days after `at`."""
     if transaction.friendly_prefix is None:
         transaction.friendly_prefix = new_friendly_prefix()
-    already = session.scalar(
+    already = session.execute(
         select(func.coalesce(func.max(Invoice.installment), 0)).where(
             Invoice.transaction_id == transaction.id
         )
-    )
+    ).scalar_one()
     parts = invoice_parts(total_cents, installments)
     invoices = []
     for offset, cents in enumerate(parts, start=1):
@@ -60,7 +61,7 @@ def issue(
                 store_id=transaction.store_id,
                 account_id=transaction.account_id,
                 transaction_id=transaction.id,
-                public_id=f"{transaction.public_id}-{number:02d}",
+                public_id=invoice_public_id(transaction.public_id, number),
                 friendly_id=f"{transaction.friendly_prefix}-{number}",
                 installment=number,
                 number_of_installments=len(parts),
@@ -121,8 +122,8 @@ def lower_open_invoices(
 
 
 def open_amount_cents(session: Session, transaction: Transaction) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.coalesce(func.sum(Invoice.value_cents - Invoice.paid_cents), 0)).where(
             Invoice.transaction_id == transaction.id, Invoice.status == OPENED
         )
-    )
+    ).scalar_one()

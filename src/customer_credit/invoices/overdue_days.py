@@ -1,5 +1,5 @@
-"""Days overdue: the one definition, used by late interest, the API, the console, the CSV export,
-My Credits, webhooks, e-mails and reminders.
+"""Overdue invoices and days overdue: the one definition, used by late interest, the API, the
+console, the CSV export, My Credits, webhooks, e-mails and reminders.
 
 Days overdue are calendar days in the store's time zone from the due date to today: due on
 Dec 1 and seen on Dec 3 is 2 days overdue, whatever the hour of either. An invoice whose due
@@ -11,9 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_
+
 from customer_credit.dates import store_zone
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.money import cents_times_rate
+
+
+def is_overdue(invoice: Invoice, now: datetime) -> bool:
+    """An Opened invoice whose due moment has passed ("Expired" in the console). The store's
+    time zone does not move a moment, so it matters only for counting the days."""
+    return invoice.status == OPENED and invoice.due_at < now
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """`is_overdue` as one SQL condition (so that within `op=or` it stays "Opened and past due")."""
+    return and_(Invoice.status == OPENED, Invoice.due_at < now)
 
 
 def _calendar_days(start: datetime, end: datetime, zone: ZoneInfo) -> int:

@@ -1,6 +1,6 @@
 """Invoice search: every filter as SQL, the page and the summary computed by the database."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
+from customer_credit.invoices.overdue_days import overdue_condition
 
 
 @dataclass
@@ -24,9 +25,10 @@ class InvoiceFilters:
     # The ids of the accounts `account_public_id` names, when already resolved: a plain list
     # lets an `op=or` search combine two index scans instead of scanning every invoice.
     account_ids: list[int] | None = None
+    # Only invoices overdue at this moment (Opened and past due; the console's "Expired").
+    overdue_at: datetime | None = None
     # "or" combines the filters above with OR instead of AND.
     any_of: bool = False
-    extra: list = field(default_factory=list)
 
 
 def _lower_bound(column, bound):
@@ -63,7 +65,9 @@ def conditions(filters: InvoiceFilters) -> list:
         found.append(
             Invoice.account_id.in_(select(Account.id).where(Account.public_id == filters.account_public_id))
         )
-    return found + filters.extra
+    if filters.overdue_at is not None:
+        found.append(overdue_condition(filters.overdue_at))
+    return found
 
 
 def account_ids(session: Session, store_id: int, public_id: str) -> list[int]:

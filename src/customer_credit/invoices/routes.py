@@ -1,10 +1,11 @@
 """HTTP for invoices: search (store-wide and per account), retrieve, change, cancel, pay,
 postpone."""
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
 
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
@@ -13,15 +14,23 @@ from customer_credit.clock import now_of
 from customer_credit.errors import field_error
 from customer_credit.invoices import search, service
 from customer_credit.invoices.overdue_days import Lateness
-from customer_credit.invoices.schemas import ChangeInvoiceIn, PaymentIn, PostponeIn, invoice_wire
+from customer_credit.invoices.schemas import (
+    ChangeInvoiceIn,
+    InvoiceQuery,
+    PaymentIn,
+    PostponeIn,
+    StoreInvoiceQuery,
+    invoice_wire,
+)
 from customer_credit.money import from_cents
-from customer_credit.paging import window
 from customer_credit.stores import service as stores
 
 router = APIRouter(prefix="/api/creditcontrol", tags=["Invoices"], route_class=DecimalRoute)
 
 
-def _search_response(ctx: RequestContext, filters, page_window, account_public_id=None):
+def _search_response(ctx: RequestContext, query: InvoiceQuery, account_public_id: str | None = None):
+    filters, page_window = query.filters(), query.window()
+
     def work(session):
         lateness = Lateness.of_store(stores.get_config(session, ctx.principal.store_id), now_of(ctx.request))
         page = search.search_invoices(
@@ -43,68 +52,21 @@ def _search_response(ctx: RequestContext, filters, page_window, account_public_i
 @router.get("/invoices", summary="Search all invoices")
 def search_all_invoices(
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-    createdDateFrom: str | None = None,
-    createdDateTo: str | None = None,
-    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,
-    dueDateFrom: str | None = None,
-    dueDateTo: str | None = None,
-    value: str | None = None,
-    status: str | None = None,
-    friendlyId: str | None = None,
-    observation: str | None = None,
-    creditAccountId: str | None = None,
-    op: str | None = None,
+    query: Annotated[StoreInvoiceQuery, Depends()],
 ):
-    filters = search.parse_filters(
-        createdDateFrom,
-        createdDateTo or createDateTo,
-        dueDateFrom,
-        dueDateTo,
-        value,
-        status,
-        friendlyId,
-        observation,
-        creditAccountId,
-        op,
-    )
-    return _search_response(ctx, filters, window(from_, to))
+    return _search_response(ctx, query)
 
 
 @router.get("/accounts/{creditAccountId}/invoices", summary="Search the invoices of an account")
 def search_account_invoices(
     creditAccountId: str,
     ctx: Annotated[RequestContext, Depends(authorized(resources.READ_INVOICES))],
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-    createdDateFrom: str | None = None,
-    createdDateTo: str | None = None,
-    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None,
-    dueDateFrom: str | None = None,
-    dueDateTo: str | None = None,
-    value: str | None = None,
-    status: str | None = None,
-    friendlyId: str | None = None,
-    observation: str | None = None,
-    op: str | None = None,
+    query: Annotated[InvoiceQuery, Depends()],
 ):
-    filters = search.parse_filters(
-        createdDateFrom,
-        createdDateTo or createDateTo,
-        dueDateFrom,
-        dueDateTo,
-        value,
-        status,
-        friendlyId,
-        observation,
-        None,
-        op,
-    )
-    return _search_response(ctx, filters, window(from_, to), account_public_id=creditAccountId)
+    return _search_response(ctx, query, account_public_id=creditAccountId)
 
 
-def _one_invoice(ctx: RequestContext, account_id: str, change) -> Response:
+def _one_invoice(ctx: RequestContext, account_id: str, change) -> Callable[[Session], dict]:
     def work(session):
         invoice = change(session)
         lateness = Lateness.of_store(stores.get_config(session, ctx.principal.store_id), now_of(ctx.request))

@@ -1,14 +1,70 @@
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
+from fastapi import Query
 from pydantic import StrictStr
 
 from customer_credit.api.types import PositiveAmount, WholeNumber, WireModel
 from customer_credit.api.wire import timestamp
+from customer_credit.invoices import search
+from customer_credit.invoices.ids import transaction_public_id_of
 from customer_credit.invoices.models import Invoice
 from customer_credit.invoices.overdue_days import Lateness
+from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.money import from_cents
+from customer_credit.paging import Window, window
 
 InvoiceStatus = Literal["Opened", "Paid", "Cancelled"]
+
+
+@dataclass
+class InvoiceQuery:
+    """The query string of an account's invoice search (`Annotated[InvoiceQuery, Depends()]`:
+    each field is one query parameter, named as the contract names it)."""
+
+    from_: Annotated[str | None, Query(alias="from")] = None
+    to: str | None = None
+    createdDateFrom: str | None = None
+    createdDateTo: str | None = None
+    # A misspelling some integrations send for createdDateTo: read, not documented.
+    createDateTo: Annotated[str | None, Query(include_in_schema=False)] = None
+    dueDateFrom: str | None = None
+    dueDateTo: str | None = None
+    value: str | None = None
+    status: str | None = None
+    friendlyId: str | None = None
+    observation: str | None = None
+    op: str | None = None
+
+    def account_filter(self) -> str | None:
+        return None  # the account is the path's
+
+    def filters(self) -> InvoiceFilters:
+        return search.parse_filters(
+            self.createdDateFrom,
+            self.createdDateTo or self.createDateTo,
+            self.dueDateFrom,
+            self.dueDateTo,
+            self.value,
+            self.status,
+            self.friendlyId,
+            self.observation,
+            self.account_filter(),
+            self.op,
+        )
+
+    def window(self) -> Window:
+        return window(self.from_, self.to)
+
+
+@dataclass
+class StoreInvoiceQuery(InvoiceQuery):
+    """The store-wide search takes the same parameters and a creditAccountId filter."""
+
+    creditAccountId: str | None = None
+
+    def account_filter(self) -> str | None:
+        return self.creditAccountId
 
 
 class ChangeInvoiceIn(WireModel):
@@ -44,7 +100,7 @@ def invoice_wire(invoice: Invoice, account_public_id: str, lateness: Lateness) -
         "installment": invoice.installment,
         "orderId": invoice.order_id,
         "observation": invoice.observation,
-        "transactionId": invoice.public_id.rsplit("-", 1)[0],
+        "transactionId": transaction_public_id_of(invoice.public_id),
         "numberOfInstallments": invoice.number_of_installments,
         "creditAccountId": account_public_id,
         "postponements": invoice.postponement_count,

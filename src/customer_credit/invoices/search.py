@@ -1,6 +1,7 @@
 """Searching invoices of a store or of one account, with the summary of all matches."""
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -62,9 +63,12 @@ def parse_filters(
     observation,
     account_id,
     op,
+    *,
+    overdue_at: datetime | None = None,
 ) -> InvoiceFilters:
     """Query-string filters (the API's and the console's) as InvoiceFilters; a malformed
-    date, value, status or op is a 400 naming it."""
+    date, value, status or op is a 400 naming it. `overdue_at` keeps only the invoices overdue
+    at that moment."""
     if status not in (None, "") and status not in STATUSES:
         raise field_error("status", f"must be one of {', '.join(STATUSES)}")
     if op not in (None, "", "and", "or"):
@@ -92,5 +96,6 @@ def parse_filters(
         friendly_id=friendly_id or None,
         observation=observation or None,
         account_public_id=account_id or None,
+        overdue_at=overdue_at,
         any_of=op == "or",
     )

@@ -15,6 +15,7 @@ from customer_credit.auth.principal import Principal
 from customer_credit.dates import timestamp
 from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.invoices.ids import transaction_public_id_of
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE, PAYMENT
@@ -47,15 +48,19 @@ def _lock(
 ) -> tuple[Account, Invoice]:
     """Locks the account, then the invoice (always in this order, so changes never deadlock)."""
     invoice = _find(session, principal, account_public_id, invoice_id)
-    account = session.scalar(select(Account).where(Account.id == invoice.account_id).with_for_update())
+    account = session.execute(
+        select(Account).where(Account.id == invoice.account_id).with_for_update()
+    ).scalar_one()
     session.refresh(invoice, with_for_update=True)
     return account, invoice
 
 
 def _entry_meta(session: Session, invoice: Invoice, **extra) -> dict:
-    # An invoice's id is "{transactionId}-{installment:02d}" (invoices.issuing): no query needed.
-    transaction_public_id = invoice.public_id.rsplit("-", 1)[0]
-    return {"transactionId": transaction_public_id, "installment": invoice.installment, **extra}
+    return {
+        "transactionId": transaction_public_id_of(invoice.public_id),
+        "installment": invoice.installment,
+        **extra,
+    }
 
 
 def _pay(session, principal, account, invoice, amount_cents: int, now: datetime) -> None:

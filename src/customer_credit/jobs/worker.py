@@ -9,7 +9,7 @@ from datetime import datetime
 
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
-from customer_credit.jobs.registry import PeriodicJob, default_jobs
+from customer_credit.jobs.registry import DatabaseJob, PeriodicJob, default_jobs
 
 log = logging.getLogger("customer_credit.worker")
 
@@ -41,7 +41,7 @@ class Worker:
         total = 0
         while not self._stop.is_set():
             try:
-                if getattr(job, "own_transactions", False):
+                if isinstance(job, DatabaseJob):
                     count = job.run(self.db, self.clock())
                 else:
                     with self.db.write() as session:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from customer_credit import events
+from customer_credit.accounts.figures import StoredFigures, available_balance_cents, available_credit_cents
 from customer_credit.accounts.models import Account
 from customer_credit.ledger.models import CREDIT, Statement
 from customer_credit.money import (
@@ -73,27 +74,16 @@ class Figures:
     available_credit: Decimal
 
 
-def figures(account: Account) -> Figures:
-    limit = account.credit_limit_cents
-    balance = account.balance_cents
-    held = account.pre_authorized_cents
+def figures(account: StoredFigures) -> Figures:
+    """The account's figures as the wire shows them (amounts, not cents)."""
     return Figures(
-        credit_limit=from_cents(limit),
+        credit_limit=from_cents(account.credit_limit_cents),
         tolerance=rate_for_wire(rate_from_units(account.tolerance_units)),
-        balance=from_cents(balance),
-        pre_authorized=from_cents(held),
-        available_balance=from_cents(limit + balance),
-        available_credit=from_cents(limit + balance - held),
+        balance=from_cents(account.balance_cents),
+        pre_authorized=from_cents(account.pre_authorized_cents),
+        available_balance=from_cents(available_balance_cents(account)),
+        available_credit=from_cents(available_credit_cents(account)),
     )
-
-
-def hold_ceiling_cents(account: Account, tolerance_enabled: bool) -> int:
-    """What a new hold (or the growth of one) may take: availableCredit + L × t. L × t is
-    rounded down: an amount fits only if it is within the exact product."""
-    available = account.credit_limit_cents + account.balance_cents - account.pre_authorized_cents
-    if not tolerance_enabled:
-        return available
-    return available + account.credit_limit_cents * account.tolerance_units // RATE_SCALE
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,8 @@ def _with_url(response: Response, url: str | None) -> Response:
         for name, value in response.headers.items()
         if name not in ("content-length", "content-type")
     }
-    return JsonResponse({**json.loads(response.body), "url": url}, headers=kept)
+    # Starlette types a body as bytes or a memoryview; json.loads takes only the former.
+    return JsonResponse({**json.loads(bytes(response.body)), "url": url}, headers=kept)
 
 
 @api.get("", summary="List the account's My Credits links, newest first (extension)")

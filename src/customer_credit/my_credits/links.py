@@ -50,6 +50,13 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class LinkCustomer(Customer):
+    """A customer a link brought: a link always expires."""
+
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class IssuedLink:
     link: MyCreditsLink
     token: str
@@ -122,7 +129,7 @@ def issue_link(
     return IssuedLink(link=link, token=token)
 
 
-def read_link(session: Session, token: str, *, now: datetime | None = None) -> Customer:
+def read_link(session: Session, token: str, *, now: datetime | None = None) -> LinkCustomer:
     """The customer a token names, while its link is neither revoked nor expired."""
     if not token or len(token) > 200:
         raise Unauthorized("this link is not valid", code="InvalidLink")
@@ -133,7 +140,7 @@ def read_link(session: Session, token: str, *, now: datetime | None = None) -> C
         raise LinkRevoked("this link was withdrawn by the store; ask it for a new one")
     if link.expires_at <= (now or utcnow()):
         raise Unauthorized("this link has expired; ask the store for a new one", code="LinkExpired")
-    return Customer(
+    return LinkCustomer(
         store_id=link.store_id, email=link.email, expires_at=link.expires_at, account_id=link.account_id
     )
 

@@ -3,8 +3,9 @@ closes, or the holder it was issued to is removed). accounts.service calls the l
 this module depends on nothing but the link table (no import cycle)."""
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from customer_credit.db.base import utcnow
@@ -16,11 +17,15 @@ def revoke_live_links(session: Session, *conditions, reason: str, now: datetime 
     """Marks every link matching `conditions` not revoked yet as revoked; returns how many.
     Expired ones too: whatever clock judges expiry later, they can never open again."""
     now = now or utcnow()
-    result = session.execute(
-        update(MyCreditsLink)
-        .where(*conditions, MyCreditsLink.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-        .execution_options(synchronize_session="fetch")
+    # Session.execute is typed to return a Result; an UPDATE gives a CursorResult (rowcount).
+    result = cast(
+        CursorResult,
+        session.execute(
+            update(MyCreditsLink)
+            .where(*conditions, MyCreditsLink.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     return result.rowcount or 0
 

@@ -12,12 +12,13 @@ from customer_credit.accounts.models import OPEN, Account
 from customer_credit.auth.principal import Principal
 from customer_credit.invoices import search
 from customer_credit.invoices.models import OPENED, PAID, Invoice
-from customer_credit.invoices.overdue_days import Lateness, Overdue
+from customer_credit.invoices.overdue_days import Lateness, Overdue, is_overdue
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger.service import Figures, figures
 from customer_credit.paging import MAX_WINDOW, Window
 from customer_credit.stores import service as stores
 from customer_credit.stores.models import StoreConfig
+from customer_credit.validation import normalize_email
 
 MAX_ACCOUNTS = 50
 PAID_SHOWN = 10
@@ -97,9 +98,9 @@ def _account(
     return CustomerAccount(
         account=account,
         numbers=figures(account),
-        role="owner" if account.email.lower() == email.lower() else "holder",
-        open=[item for item in due if item.invoice.due_at >= now],
-        overdue=[item for item in due if item.invoice.due_at < now],
+        role="owner" if normalize_email(account.email) == normalize_email(email) else "holder",
+        open=[item for item in due if not is_overdue(item.invoice, now)],
+        overdue=[item for item in due if is_overdue(item.invoice, now)],
         paid=[invoice for invoice, _ in reversed(latest_paid.rows)],
         paid_count=paid_count,
     )

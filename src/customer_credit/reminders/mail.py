@@ -74,6 +74,7 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        client: smtplib.SMTP
         if s.smtp_tls:
             client = smtplib.SMTP_SSL(
                 s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=ssl.create_default_context()

@@ -19,7 +19,7 @@ import functools
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, Template, nodes, pass_environment, pass_eval_context
 from jinja2.filters import FILTERS, do_center, do_format, do_indent, do_replace, do_wordwrap, sync_do_join
@@ -312,7 +312,8 @@ def _metered_node(node: nodes.Node) -> nodes.Node:
         if node.recursive:
             raise TemplateTooExpensive("recursive loops are not supported in templates")
         cost = nodes.Const(1 + _literal_size(node.body))
-        node.iter = _call("bounded_loop", [node.iter, cost], node)
+        # jinja2 types For.iter as any Node; its parser always stores an expression there.
+        node.iter = _call("bounded_loop", [cast(nodes.Expr, node.iter), cost], node)
     elif isinstance(node, (*_CALLED_BODIES, nodes.Template)):
         charge = _call("bounded_charge", [nodes.Const(_literal_size(node.body))], node)
         node.body.insert(0, nodes.ExprStmt(charge, lineno=charge.lineno))
@@ -332,9 +333,9 @@ def _rewritten(node: nodes.Node) -> nodes.Node:
 
 
 def _metered_tree(tree: nodes.Template, environment: Environment) -> nodes.Template:
-    rewritten = _rewritten(tree)
-    rewritten.set_environment(environment)
-    return rewritten
+    _rewritten(tree)  # a Template is charged in place (a first charge in its body), never replaced
+    tree.set_environment(environment)
+    return tree
 
 
 # --- rendering ---------------------------------------------------------------------------------

@@ -154,20 +154,54 @@ def schedule_due(session: Session, now: datetime, *, catch_up_days: int = DEFAUL
         config = _lock_config(session, store_id)
         if config is None:
             continue  # another worker is on this store (or its configuration is being saved)
-        triggers = triggers_of(config)
-        zone = store_zone(config)
-        candidates: list[Candidate] = []
-        for trigger in triggers:
-            candidates.extend(_candidates(session, store_id, trigger, now, zone, catch_up_days))
-        written += _claim(session, candidates, now)
+        written += _claim(session, due_candidates(session, config, now, catch_up_days), now)
     return written
 
 
+def due_candidates(
+    session: Session, config: StoreConfig, now: datetime, catch_up_days: int
+) -> list[Candidate]:
+    """The store's reminders whose time has come at `now` and that are not claimed yet."""
+    zone = store_zone(config)
+    candidates: list[Candidate] = []
+    for trigger in triggers_of(config):
+        candidates.extend(_candidates(session, config.store_id, trigger, now, zone, catch_up_days))
+    return candidates
+
+
 def _claim(session: Session, candidates: list[Candidate], now: datetime) -> int:
+    written = 0
+    for candidate, reason in claim_decisions(session, candidates):
+        invoice = candidate.invoice
+        session.add(
+            Reminder(
+                store_id=invoice.store_id,
+                account_id=invoice.account_id,
+                invoice_id=invoice.id,
+                kind=candidate.trigger.kind,
+                days=candidate.trigger.days,
+                due_at=invoice.due_at,
+                scheduled_at=candidate.moment,
+                status=SKIPPED if reason else PENDING,
+                attempts=0,
+                next_attempt_at=None if reason else now,
+                last_error=reason,
+                recipients=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        written += 1
+    session.flush()
+    return written
+
+
+def claim_decisions(session: Session, candidates: list[Candidate]) -> list[tuple[Candidate, str | None]]:
+    """Each candidate with the reason it would be skipped, or None when it would be sent."""
+    decisions: list[tuple[Candidate, str | None]] = []
     by_group: dict[tuple[int, str], list[Candidate]] = {}
     for candidate in candidates:
         by_group.setdefault((candidate.invoice.id, candidate.trigger.kind), []).append(candidate)
-    written = 0
     for (invoice_id, kind), group in by_group.items():
         invoice = group[0].invoice
         existing_days = session.scalars(
@@ -188,24 +222,5 @@ def _claim(session: Session, candidates: list[Candidate], now: datetime) -> int:
                 for days in existing_days
             ):
                 reason = "superseded by a later reminder of the same invoice"
-            session.add(
-                Reminder(
-                    store_id=invoice.store_id,
-                    account_id=invoice.account_id,
-                    invoice_id=invoice.id,
-                    kind=kind,
-                    days=candidate.trigger.days,
-                    due_at=invoice.due_at,
-                    scheduled_at=candidate.moment,
-                    status=SKIPPED if reason else PENDING,
-                    attempts=0,
-                    next_attempt_at=None if reason else now,
-                    last_error=reason,
-                    recipients=[],
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            written += 1
-    session.flush()
-    return written
+            decisions.append((candidate, reason))
+    return decisions

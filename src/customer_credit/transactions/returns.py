@@ -28,18 +28,18 @@ from customer_credit.transactions.models import Transaction
 
 def cancelled_cents(session: Session, transaction_pk: int) -> int:
     """What invoice cancellations released on the transaction."""
-    return session.scalar(
+    return session.scalars(
         select(func.coalesce(func.sum(Invoice.value_cents - Invoice.paid_cents), 0)).where(
             Invoice.transaction_id == transaction_pk, Invoice.status == CANCELLED
         )
-    )
+    ).one()
 
 
 def paid_cents(session: Session, transaction_pk: int) -> int:
     """What the customer has paid on the transaction's invoices (reversals taken off)."""
-    return session.scalar(
+    return session.scalars(
         select(func.coalesce(func.sum(Invoice.paid_cents), 0)).where(Invoice.transaction_id == transaction_pk)
-    )
+    ).one()
 
 
 def ensure_refund_fits(session: Session, transaction: Transaction, cents: int) -> None:
@@ -60,7 +60,7 @@ def refuse_reversal_of_returned_payment(session: Session, transaction_pk: int, r
     """A refund gave paid money back to the customer as balance; a payment reversal may not
     take the paid total below what was given back, or the customer would keep money never
     paid (and cancelling the reopened invoice would release it a second time)."""
-    transaction = session.get(Transaction, transaction_pk)
+    transaction = session.get_one(Transaction, transaction_pk)
     given_back = transaction.refund_excess_cents
     if given_back == 0:
         return

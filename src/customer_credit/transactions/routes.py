@@ -29,6 +29,11 @@ def _hold_fields(body: HoldIn) -> dict:
 
 
 @router.post("/{creditAccountId}/transactions", summary="Create a pre-authorization")
+@router.post(
+    "/{creditAccountId}/transaction",
+    summary="Create a pre-authorization (legacy alias of …/transactions, see docs/clients.md)",
+    deprecated=True,
+)
 def create_hold(
     creditAccountId: str,
     body: HoldIn,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit import events
 from customer_credit.accounts import service as accounts
+from customer_credit.accounts.figures import available_credit_cents
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
 from customer_credit.db.base import utcnow
@@ -51,13 +52,6 @@ def _positive_cents(field: str, value: Decimal) -> int:
     return cents
 
 
-def _insufficient(needed: int, ceiling: int) -> Conflict:
-    return Conflict(
-        f"insufficient credit: {from_cents(needed)} asked, {from_cents(max(ceiling, 0))} available",
-        code="InsufficientCredit",
-    )
-
-
 def _find_transaction(
     session: Session, account: Account, transaction_id: str, *, lock: bool
 ) -> Transaction | None:
@@ -80,6 +74,14 @@ def _get_transaction(session: Session, account: Account, transaction_id: str) ->
     return transaction
 
 
+def _lock_transaction(
+    session: Session, principal: Principal, account_public_id: str, transaction_id: str
+) -> tuple[Account, Transaction]:
+    """The open account and its transaction, both locked in that order (see the module's docstring)."""
+    account = accounts.lock_open_account(session, principal, account_public_id)
+    return account, _get_transaction(session, account, transaction_id)
+
+
 def _release_hold(account: Account, transaction: Transaction, status: str, at: datetime) -> None:
     account.pre_authorized_cents -= transaction.hold_cents
     transaction.hold_cents = 0
@@ -88,7 +90,7 @@ def _release_hold(account: Account, transaction: Transaction, status: str, at: d
     account.updated_at = at
 
 
-def _expire_if_due(account: Account, transaction: Transaction, now: datetime) -> None:
+def _expire_if_due(session: Session, account: Account, transaction: Transaction, now: datetime) -> None:
     """A hold past its expiration falls off even before the worker gets to it."""
     if (
         transaction.status == AUTHORIZED
@@ -97,21 +99,35 @@ def _expire_if_due(account: Account, transaction: Transaction, now: datetime) ->
     ):
         _release_hold(account, transaction, EXPIRED, now)
         events.record(
-            Session.object_session(account),
+            session,
             events.TRANSACTION_EXPIRED,
             account=account,
             transaction=transaction,
         )
 
 
-def _growth_ceiling_cents(session: Session, principal: Principal, transaction: Transaction) -> int:
-    """original × (1 + growth rate), rounded down: a value fits only within the exact product."""
+def _ensure_within_growth_limit(
+    session: Session, principal: Principal, transaction: Transaction, cents: int, refusal: str
+) -> None:
+    """A hold, or its settlement, may reach original × (1 + maxPreAuthorizationGrowthRate),
+    rounded down: a value fits only within the exact product. `refusal` says what was refused."""
     growth_units = stores.get_config(session, principal.store_id).growth_rate_units
-    return transaction.original_hold_cents * (RATE_SCALE + growth_units) // RATE_SCALE
+    if cents > transaction.original_hold_cents * (RATE_SCALE + growth_units) // RATE_SCALE:
+        raise Conflict(refusal, code="GrowthLimitExceeded")
 
 
-def _tolerance_enabled(session: Session, principal: Principal) -> bool:
-    return stores.get_config(session, principal.store_id).tolerance_enabled
+def _ensure_credit_for(session: Session, principal: Principal, account: Account, needed: int) -> None:
+    """A new hold, or the growth of one, must fit in availableCredit + L × t (t counts only when
+    the store has tolerance enabled). L × t is rounded down: an amount fits only within the
+    exact product."""
+    ceiling = available_credit_cents(account)
+    if stores.get_config(session, principal.store_id).tolerance_enabled:
+        ceiling += account.credit_limit_cents * account.tolerance_units // RATE_SCALE
+    if needed > ceiling:
+        raise Conflict(
+            f"insufficient credit: {from_cents(needed)} asked, {from_cents(max(ceiling, 0))} available",
+            code="InsufficientCredit",
+        )
 
 
 def create_hold(
@@ -136,9 +152,7 @@ def create_hold(
     account = accounts.lock_open_account(session, principal, account_public_id)
     if transaction_id is None:
         transaction_id = new_transaction_id()
-    ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
-    if cents > ceiling:
-        raise _insufficient(cents, ceiling)
+    _ensure_credit_for(session, principal, account, cents)
     transaction = Transaction(
         store_id=principal.store_id,
         account_id=account.id,
@@ -195,7 +209,7 @@ def put_hold(
     cents = _positive_cents("value", value)
     _check_installments(installments)
     now = utcnow()
-    _expire_if_due(account, transaction, now)
+    _expire_if_due(session, account, transaction, now)
     if transaction.status != AUTHORIZED:
         raise Conflict(
             f"transaction {transaction_id} is {transaction.status}; only a live hold can change",
@@ -203,14 +217,14 @@ def put_hold(
         )
     growth = cents - transaction.hold_cents
     if growth > 0:
-        if cents > _growth_ceiling_cents(session, principal, transaction):
-            raise Conflict(
-                "the hold may not grow beyond the store's maxPreAuthorizationGrowthRate",
-                code="GrowthLimitExceeded",
-            )
-        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
-        if growth > ceiling:
-            raise _insufficient(growth, ceiling)
+        _ensure_within_growth_limit(
+            session,
+            principal,
+            transaction,
+            cents,
+            "the hold may not grow beyond the store's maxPreAuthorizationGrowthRate",
+        )
+        _ensure_credit_for(session, principal, account, growth)
     account.pre_authorized_cents += growth
     transaction.hold_cents = cents
     transaction.settle = settle
@@ -226,10 +240,9 @@ def put_hold(
 def cancel_hold(
     session: Session, principal: Principal, account_public_id: str, transaction_id: str
 ) -> Transaction:
-    account = accounts.lock_open_account(session, principal, account_public_id)
-    transaction = _get_transaction(session, account, transaction_id)
+    account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
     now = utcnow()
-    _expire_if_due(account, transaction, now)
+    _expire_if_due(session, account, transaction, now)
     if transaction.status == SETTLED:
         raise Conflict(
             "a settled transaction cannot be cancelled; refund it instead",
@@ -242,18 +255,12 @@ def cancel_hold(
 
 
 def settle(
-    session: Session,
-    principal: Principal,
-    account_public_id: str,
-    transaction_id: str,
-    *,
-    value: Decimal,
+    session: Session, principal: Principal, account_public_id: str, transaction_id: str, *, value: Decimal
 ) -> Transaction:
     cents = _positive_cents("value", value)
-    account = accounts.lock_open_account(session, principal, account_public_id)
-    transaction = _get_transaction(session, account, transaction_id)
+    account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
     now = utcnow()
-    _expire_if_due(account, transaction, now)
+    _expire_if_due(session, account, transaction, now)
     if transaction.status in (CANCELLED, EXPIRED):
         raise Conflict(
             f"transaction {transaction_id} is {transaction.status}", code=f"Transaction{transaction.status}"
@@ -278,16 +285,16 @@ def _first_settlement(
             "this hold was created with settle=false and cannot be settled",
             code="SettlementNotAllowed",
         )
-    if cents > _growth_ceiling_cents(session, principal, transaction):
-        raise Conflict(
-            "the settlement exceeds the hold beyond the store's maxPreAuthorizationGrowthRate",
-            code="GrowthLimitExceeded",
-        )
+    _ensure_within_growth_limit(
+        session,
+        principal,
+        transaction,
+        cents,
+        "the settlement exceeds the hold beyond the store's maxPreAuthorizationGrowthRate",
+    )
     growth = cents - transaction.hold_cents
     if growth > 0:
-        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
-        if growth > ceiling:
-            raise _insufficient(growth, ceiling)
+        _ensure_credit_for(session, principal, account, growth)
     _release_hold(account, transaction, SETTLED, now)
     transaction.settled_cents = cents
     transaction.settled_at = now
@@ -330,14 +337,14 @@ def _resettle(
             )
         issuing.lower_open_invoices(session, transaction, -difference, at=now)
     else:
-        if cents > _growth_ceiling_cents(session, principal, transaction):
-            raise Conflict(
-                "the settlement may not grow beyond the store's maxPreAuthorizationGrowthRate",
-                code="GrowthLimitExceeded",
-            )
-        ceiling = ledger.hold_ceiling_cents(account, _tolerance_enabled(session, principal))
-        if difference > ceiling:
-            raise _insufficient(difference, ceiling)
+        _ensure_within_growth_limit(
+            session,
+            principal,
+            transaction,
+            cents,
+            "the settlement may not grow beyond the store's maxPreAuthorizationGrowthRate",
+        )
+        _ensure_credit_for(session, principal, account, difference)
         issuing.issue(
             session, transaction, total_cents=difference, installments=transaction.installments, at=now
         )
@@ -365,19 +372,13 @@ def _resettle(
 
 
 def refund(
-    session: Session,
-    principal: Principal,
-    account_public_id: str,
-    transaction_id: str,
-    *,
-    value: Decimal,
+    session: Session, principal: Principal, account_public_id: str, transaction_id: str, *, value: Decimal
 ) -> int:
     """Lowers open invoices from the last installment back; what exceeds them (already paid)
     goes back to the customer's balance. Refuses more than settled − refunded − cancelled.
     Returns the refunded cents."""
     cents = _positive_cents("value", value)
-    account = accounts.lock_open_account(session, principal, account_public_id)
-    transaction = _get_transaction(session, account, transaction_id)
+    account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
     if transaction.status != SETTLED:
         raise Conflict("only a settled transaction can be refunded", code="TransactionNotSettled")
     returns.ensure_refund_fits(session, transaction, cents)
@@ -429,9 +430,9 @@ def expire_due_holds(session: Session, now: datetime, *, limit: int = 100) -> in
         )
         if account is None:
             continue
-        transaction = session.scalar(
+        transaction = session.execute(
             select(Transaction).where(Transaction.id == transaction_pk).with_for_update()
-        )
+        ).scalar_one()
         if transaction.status == AUTHORIZED:
             _release_hold(account, transaction, EXPIRED, now)
             events.record(
