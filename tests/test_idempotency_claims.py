@@ -50,6 +50,7 @@ def assert_in_progress(call) -> None:
     with pytest.raises(Conflict) as refused:
         call()
     assert refused.value.code == "IdempotencyKeyInProgress"
+    assert refused.value.retry_after_s == 1
 
 
 @pytest.fixture

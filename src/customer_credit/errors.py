@@ -16,13 +16,24 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> dic
 class DomainError(Exception):
     status_code = 400
     code = "BadRequest"
+    # Seconds after which a retry may succeed, sent as Retry-After (429, a key still executing).
+    retry_after_s: int | None = None
 
-    def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        retry_after_s: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.details = details or []
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)
@@ -90,8 +101,7 @@ class RateLimited(DomainError):
     code = "RateLimited"
 
     def __init__(self, message: str, *, retry_after_s: int):
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+        super().__init__(message, retry_after_s=retry_after_s)
 
 
 def field_error(field: str, message: str) -> InvalidInput:

@@ -167,6 +167,7 @@ def test_a_copy_arriving_while_the_first_executes_is_in_progress(database_url, s
                 first.join(timeout=60)
         assert copy.status_code == 409, copy.text
         assert copy.json()["error"]["code"] == "IdempotencyKeyInProgress"
+        assert copy.headers["retry-after"] == "1"
         assert answers and answers[0].status_code == 200, answers
         again = client.post(path, headers=keyed, content=body)
         assert again.status_code == 200, again.text

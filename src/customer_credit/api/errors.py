@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from customer_credit.api.wire import JsonResponse
-from customer_credit.errors import DomainError, RateLimited, error_body
+from customer_credit.errors import DomainError, error_body
 
 log = logging.getLogger("customer_credit.api")
 
@@ -29,7 +29,7 @@ HTTP_CODES = {
 
 def domain_error_response(error: DomainError):
     headers = None
-    if isinstance(error, RateLimited):
+    if error.retry_after_s is not None:
         headers = {"Retry-After": str(error.retry_after_s)}
     return JsonResponse(error.body(), status_code=error.status_code, headers=headers)
 

@@ -73,6 +73,7 @@ def in_progress() -> Conflict:
     return Conflict(
         "a request with this Idempotency-Key is still executing; retry it in a moment",
         code="IdempotencyKeyInProgress",
+        retry_after_s=1,
     )
 
 
