@@ -43,8 +43,11 @@ from customer_credit.idempotency.models import IdempotencyRecord
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
-# How long a claim without an outcome blocks its key; past it, its request is taken for dead.
-LEASE = timedelta(seconds=10)
+# How long a claim without an outcome answers "in progress"; past it, its request is taken for
+# dead. It only has to cover the moment between the claim and the execution's lock: a request
+# still executing holds the record's lock (the write lock on SQLite), so a copy arriving after
+# the lease waits for it and replays its outcome. Short, so a key freed by a crash is soon usable.
+LEASE = timedelta(seconds=3)
 # Refusals a rule of the product gave to an executed request: as final as a 2xx.
 FINAL_REFUSALS = (NotFound, Conflict)
 
