@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Longer than clients' own idle limit (httpx and most pools: 5 s; load balancers: 60 s), so
+    # the client, not the server, closes an idle keep-alive connection: a request sent on a
+    # connection the server is closing at that instant is lost as a connection reset.
+    keep_alive_s: int = 75
     log_level: str = "INFO"
     data_dir: Path = Path("./var")
     # Signs user tokens (VtexIdclientAutCookie). When empty, a random one is kept in data_dir.

@@ -47,6 +47,7 @@ def serve(
         workers=workers or settings.workers,
         log_config=None,
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_s,
         timeout_graceful_shutdown=10,
     )
 
