@@ -71,3 +71,17 @@ def test_same_email_in_two_stores_asks_which(store, database, http):
         assert set(asked.value.details[0]["choices"]) == {store.name, other.name}
         chosen = users.verify_sign_in(session, "twice@example.com", "a long enough password", other.name)
         assert chosen.store_id == other.id
+
+
+def test_an_operator_signs_in_with_the_email_as_typed_at_creation(store):
+    """Operators are stored in the normalised form (NFKC, case-folded): a sign-in and a lookup
+    with the address as typed, non-ASCII letters included, find the same operator."""
+    with store.database.write() as session:
+        row = session.get(StoreRow, store.id)
+        created = users.create_operator(session, row, "Straße@Example.com", "admin", "a long enough password")
+        assert created.email == "strasse@example.com"
+    with store.database.write() as session:
+        row = session.get(StoreRow, store.id)
+        signed_in = users.verify_sign_in(session, "Straße@Example.com", "a long enough password", store.name)
+        assert signed_in.email == "strasse@example.com"
+        assert users.find_operator(session, row, "STRASSE@example.com") is not None

@@ -6,6 +6,7 @@ import typer
 
 from customer_credit.cli.database import open_database
 from customer_credit.cli.errors import fail
+from customer_credit.validation import normalize_email
 
 app = typer.Typer(help="Operators of the admin console (/admin).", no_args_is_help=True)
 
@@ -76,7 +77,7 @@ def users_set_password(
             users.set_password(session, get_store(session, store), email, chosen)
     except DomainError as error:
         fail(error)
-    typer.echo(f"password of {email.strip().lower()} changed")
+    typer.echo(f"password of {normalize_email(email)} changed")
     if generated:
         typer.echo(f"password: {chosen}")
 
@@ -97,7 +98,7 @@ def users_disable(
             users.set_disabled(session, get_store(session, store), email, not enable)
     except DomainError as error:
         fail(error)
-    typer.echo(f"{email.strip().lower()} {'enabled' if enable else 'disabled'}")
+    typer.echo(f"{normalize_email(email)} {'enabled' if enable else 'disabled'}")
 
 
 @app.command("list")

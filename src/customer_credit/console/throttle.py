@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from customer_credit.users.models import SignInCounter
+from customer_credit.validation import normalize_email
 
 PAIR, EMAIL, IP = "pair", "email", "ip"
 NO_WAIT = timedelta(0)
@@ -90,7 +91,7 @@ def address_of(host: str | None) -> str:
 
 
 def _keys(email: str, ip: str) -> list[Key]:
-    email = email.strip().lower()
+    email = normalize_email(email)
     # Sorted: every transaction locks the counters in the same order, so none deadlock.
     return sorted([(PAIR, email, ip), (EMAIL, email, ""), (IP, "", ip)])
 

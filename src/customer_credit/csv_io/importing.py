@@ -35,7 +35,7 @@ from customer_credit.money import (
     rate_to_units,
     to_cents,
 )
-from customer_credit.validation import clean_path_id
+from customer_credit.validation import clean_path_id, normalize_email
 
 ACCOUNTS = "accounts"
 SETTLEMENTS = "settlements"
@@ -195,8 +195,8 @@ def _account_row(session: Session, principal: Principal, row: dict[str, str]) ->
 
 def _account_changes(account: Account, document, document_type, email, limit, tolerance) -> list[str]:
     changes = []
-    if email.lower() != account.email.lower():
-        changes.append(f"email: {account.email} → {email.lower()}")
+    if normalize_email(email) != normalize_email(account.email):
+        changes.append(f"email: {account.email} → {normalize_email(email)}")
     if document != account.document:
         changes.append(f"document: {account.document} → {document}")
     if document_type != account.document_type:

@@ -18,6 +18,7 @@ from customer_credit.errors import DomainError, Unauthorized
 from customer_credit.my_credits import links
 from customer_credit.my_credits.api_routes import api
 from customer_credit.my_credits.service import customer_view
+from customer_credit.validation import normalize_email
 
 TEMPLATES = Path(__file__).parent / "templates"
 COOKIE = "cc_my_credits"
@@ -79,7 +80,9 @@ def _customer(request: Request, session: Session) -> links.Customer:
     user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
     if user_token:
         principal = auth_service.authenticate_user_token(secret, user_token)
-        return links.Customer(store_id=principal.store_id, email=principal.name.lower(), expires_at=None)
+        return links.Customer(
+            store_id=principal.store_id, email=normalize_email(principal.name), expires_at=None
+        )
     raise Unauthorized("open the link the store sent you", code="MissingCredentials")
 
 

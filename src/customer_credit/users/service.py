@@ -16,7 +16,7 @@ from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, InvalidInput, NotFound, Unauthorized, field_error
 from customer_credit.stores.models import Store
 from customer_credit.users.models import ADMIN, ROLES, VIEWER, Operator, OperatorSession
-from customer_credit.validation import clean_email, clean_text
+from customer_credit.validation import clean_email, clean_text, normalize_email
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -93,7 +93,7 @@ def _check_role(role: str) -> str:
 
 def find_operator(session: Session, store: Store, email: str) -> Operator | None:
     return session.scalar(
-        select(Operator).where(Operator.store_id == store.id, Operator.email == email.strip().lower())
+        select(Operator).where(Operator.store_id == store.id, Operator.email == normalize_email(email))
     )
 
 
@@ -156,7 +156,7 @@ def _verify(password_hash: str, password: str) -> bool:
 def verify_sign_in(session: Session, email: str, password: str, store_name: str | None = None) -> Operator:
     """The operator whose e-mail and password these are. An e-mail may be an operator of
     several stores; when the password fits more than one, the store must be named."""
-    email = (email or "").strip().lower()
+    email = normalize_email(email or "")
     if len(email) > 254 or len(password or "") > MAX_PASSWORD:
         raise Unauthorized("wrong e-mail or password", code="InvalidCredentials")
     query = (
