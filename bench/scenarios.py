@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import text
@@ -238,3 +239,112 @@ def search(server: Server, ds: Dataset, load: Load, database: str, workdir: Path
         headers=ds.headers,
     )
     return measured.attach(Row.from_load("search", name, database, measured.load))
+
+
+# Buyers per connection for the checkout run: enough that two checkouts rarely wait on one
+# account's lock, as with a store's many customers.
+CHECKOUT_BUYERS_PER_CONNECTION = 8
+CHECKOUT_VALUE = "30"
+CHECKOUT_INSTALLMENTS = "3"
+CHECKOUT_DOCUMENT_PREFIX = "74"
+
+
+@dataclass
+class CheckoutCheck:
+    """What the checkout run left in the database: one approved payment and one live hold per
+    approved answer (answers still in flight when wrk stopped may add a few more)."""
+
+    approved_answers: int
+    approved_in_db: int
+    holds_in_db: int
+
+
+def checkout_buyers(ds: Dataset, count: int) -> list[str]:
+    """Opens `count` accounts, through the service like any other, with room for hours of
+    checkouts; returns their documents (CPF), by which the gateway's requests name the buyers."""
+    from customer_credit.accounts.service import open_account
+    from customer_credit.auth.principal import Principal
+    from customer_credit.auth.resources import MAIN_ACCESS
+
+    principal = Principal(store_id=ds.store_id, name="bench@example.com", resources=frozenset([MAIN_ACCESS]))
+    documents = [data.pgbench_document(CHECKOUT_DOCUMENT_PREFIX, index) for index in range(count)]
+    db = data.database(ds.url)
+    try:
+        with db.write() as session:
+            for document in documents:
+                open_account(
+                    session,
+                    principal,
+                    document=document,
+                    document_type="CPF",
+                    email=f"checkout-{document}@example.com",
+                    credit_limit=Decimal("100000000"),
+                )
+    finally:
+        db.dispose()
+    return documents
+
+
+_CHECKOUT_STATE = (
+    "select (select count(*) from checkout_payments where store_id = :s and payment_id like :p "
+    "and status = 'approved'), (select count(*) from transactions where store_id = :s "
+    "and payment_id like :p and status = 'Authorized')"
+)
+
+
+def _checkout_state(ds: Dataset, nonce: str) -> tuple[int, int]:
+    db = data.database(ds.url)
+    try:
+        with db.read() as session:
+            approved, holds = session.execute(
+                text(_CHECKOUT_STATE), {"s": ds.store_id, "p": f"{nonce}-%"}
+            ).one()
+            return int(approved), int(holds)
+    finally:
+        db.dispose()
+
+
+def checkout_payments(
+    server: Server,
+    ds: Dataset,
+    load: Load,
+    database: str,
+    workdir: Path,
+    buyers: list[str],
+    nonce: str,
+    label: str = "",
+) -> tuple[Row, CheckoutCheck]:
+    """VTEX's gateway creating payments: `load.connections` concurrent checkouts, each request a
+    new paymentId (prefixed with `nonce`) for the next buyer, 30.00 in 3 installments."""
+    documents = data.write_lines(workdir / "checkout-buyers.txt", buyers)
+    measured = _drive(
+        server,
+        ds,
+        "checkout",
+        [data.STORE, str(documents), CHECKOUT_VALUE, CHECKOUT_INSTALLMENTS, nonce],
+        connections=load.connections,
+        threads=_threads(load.connections),
+        duration_s=load.duration_s,
+        headers=ds.headers,
+    )
+    result = measured.load
+    time.sleep(1)  # requests still in flight when wrk stopped finish on the server
+    approved, holds = _checkout_state(ds, nonce)
+    check = CheckoutCheck(approved_answers=result.cycles, approved_in_db=approved, holds_in_db=holds)
+    row = measured.attach(
+        Row.from_load(
+            "checkout",
+            label
+            or f"`POST /ppp/{data.STORE}/payments`, a new paymentId each, {len(buyers):,} buyers in turn, "
+            f"{CHECKOUT_VALUE} in {CHECKOUT_INSTALLMENTS} installments",
+            database,
+            result,
+            unit="payments/s",
+        )
+    )
+    row.notes.append(
+        f"{result.cycles:,} approved, {result.broken_cycles:,} other 2xx answers, "
+        f"{result.client_errors} 4xx, {result.server_errors} 5xx; in the database afterwards: "
+        f"{approved:,} approved payments, {holds:,} live holds"
+    )
+    return row, check

@@ -25,6 +25,9 @@ from customer_credit.api.middleware import (
 )
 from customer_credit.api.ratelimit import RateLimiter
 from customer_credit.api.wire import JsonResponse
+from customer_credit.checkout.admin_routes import router as checkout_admin_router
+from customer_credit.checkout.routes import PREFIX as CHECKOUT_PREFIX
+from customer_credit.checkout.routes import router as checkout_router
 from customer_credit.console.routes import mount_console
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
@@ -33,6 +36,7 @@ from customer_credit.events.routes import router as events_router
 from customer_credit.invoices.routes import router as invoices_router
 from customer_credit.ledger.routes import router as ledger_router
 from customer_credit.my_credits.routes import mount_my_credits
+from customer_credit.payment_conditions.routes import router as payment_conditions_router
 from customer_credit.reminders.routes import router as reminders_router
 from customer_credit.settings import Settings, get_settings
 from customer_credit.stores.routes import router as stores_router
@@ -82,8 +86,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.secret_key = settings.resolved_secret_key()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    for router in (accounts_router, ledger_router, transactions_router, invoices_router, stores_router):
+    for router in (
+        accounts_router,
+        ledger_router,
+        transactions_router,
+        invoices_router,
+        stores_router,
+        payment_conditions_router,
+    ):
         app.include_router(router)
+    app.include_router(checkout_admin_router)
+    app.include_router(checkout_router)
     app.include_router(events_router)
     app.include_router(reminders_router)
 
@@ -124,7 +137,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return error_response(503, "NotReady", f"database unreachable: {type(error).__name__}")
         return {"status": "ready"}
 
-    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes, guarded_prefix=API_PREFIX)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        guarded_prefix=(API_PREFIX, CHECKOUT_PREFIX),
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     return app

@@ -187,3 +187,16 @@ def test_search_plans_are_written_beside_the_report(smoke):
     for name in SEARCHES:
         assert f"### {name}" in plans, name
     assert "Execution Time" in plans and "Scan" in plans
+
+
+def test_checkout_payments_are_approved_and_held(smoke):
+    """Every checkout request is a new paymentId on a buyer with room: each is approved, and
+    each approval is a payment and a live hold in the database."""
+    options, outcome = smoke
+    row, check = outcome.rows["checkout"], outcome.checkout
+    assert row.requests > 0 and row.errors == 0, row
+    assert check.approved_answers == row.requests
+    assert check.approved_in_db >= check.approved_answers
+    assert check.holds_in_db == check.approved_in_db
+    assert "## Checkout payments (PostgreSQL)" in options.out.read_text()
+    assert any(target.scenario.startswith("checkout payments") for target in outcome.report.targets)

@@ -12,7 +12,10 @@ def find_open(session: Session, store_id: int, public_id: str, *, lock: bool = F
         Account.store_id == store_id, Account.public_id == public_id, Account.status == OPEN
     )
     if lock:
-        query = query.with_for_update()
+        # populate_existing: an account this session loaded earlier is reloaded with the locked
+        # row's figures; otherwise the ORM hands back its old copy, and a hold committed by
+        # another request in between would be missed by the credit check.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 

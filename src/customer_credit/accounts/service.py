@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from customer_credit import events
@@ -116,6 +116,52 @@ def open_account(
     session.flush()
     events.record(session, events.ACCOUNT_OPENED, account=account)
     return account
+
+
+def split_public_id(public_id: str) -> tuple[str, str] | None:
+    """(document, documentType) of an id in the `{document}_{documentType}` form, else None."""
+    document, separator, document_type = public_id.rpartition("_")
+    if not separator or not document or document_type not in DOCUMENT_TYPES:
+        return None
+    return document, document_type
+
+
+def open_automatically(session: Session, principal: Principal, public_id: str, email: str) -> Account | None:
+    """Opens the account a purchase names when the store's automaticCheckingAccountCreationEnabled
+    is on and no account ever had this id (a closed one is not reopened behind the store's
+    back), with the store's defaultCreditValue. Returns the new account, or None."""
+    if not stores.get_config(session, principal.store_id).automatic_account_creation_enabled:
+        return None
+    if queries.find_latest(session, principal.store_id, public_id) is not None:
+        return None
+    parts = split_public_id(public_id)
+    if parts is None:
+        raise NotFound(
+            f"no account {public_id}; an account is opened automatically only for an id of the form "
+            "{document}_{documentType}",
+            code="AccountNotFound",
+        )
+    document, document_type = parts
+    return open_account(
+        session, principal, document=document, document_type=document_type, email=email, public_id=public_id
+    )
+
+
+def find_open_by_email(session: Session, store_id: int, email: str) -> Account | None:
+    """The open account this e-mail owns or holds; the oldest if it owns several."""
+    wanted = normalize_email(email)
+    owned = session.scalar(
+        select(Account)
+        .where(Account.store_id == store_id, Account.status == OPEN, func.lower(Account.email) == wanted)
+        .order_by(Account.id)
+        .limit(1)
+    )
+    if owned is not None:
+        return owned
+    holder = queries.find_active_holder_by_email(session, store_id, wanted)
+    if holder is None:
+        return None
+    return session.scalar(select(Account).where(Account.id == holder.account_id, Account.status == OPEN))
 
 
 class _Keep(Enum):

@@ -71,7 +71,7 @@ class RequestContextMiddleware:
 class BodyGuardMiddleware:
     """Refuses bodies over the size limit (413) and bodies that are not JSON (415)."""
 
-    def __init__(self, app, max_body_bytes: int, guarded_prefix: str):
+    def __init__(self, app, max_body_bytes: int, guarded_prefix: str | tuple[str, ...]):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.guarded_prefix = guarded_prefix

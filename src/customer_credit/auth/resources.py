@@ -11,6 +11,9 @@ READ_STATEMENTS = "Read Statements"
 CREATE_STATEMENTS = "Create Statements"
 READ_CONFIGURATION = "Read Configuration"
 EDIT_CONFIGURATION = "Edit Configuration"
+# Ours, not VTEX's: only the checkout connector's calls (/ppp/{store}), for the key a store
+# gives VTEX's gateway (docs/vtex-checkout.md).
+PAYMENT_PROVIDER = "Payment Provider"
 
 ALL_RESOURCES = (
     MAIN_ACCESS,
@@ -24,4 +27,5 @@ ALL_RESOURCES = (
     CREATE_STATEMENTS,
     READ_CONFIGURATION,
     EDIT_CONFIGURATION,
+    PAYMENT_PROVIDER,
 )

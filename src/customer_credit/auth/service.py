@@ -128,6 +128,9 @@ def authenticate_key_cached(database, app_key: str, app_token: str) -> Principal
 
 
 def authenticate_key(session: Session, app_key: str, app_token: str) -> Principal:
+    if "\x00" in app_key or "\x00" in app_token:
+        # No key holds a NUL, and PostgreSQL cannot even compare text with one.
+        raise Unauthorized("invalid app key or token", code="InvalidCredentials")
     key = session.scalar(select(ApiKey).where(ApiKey.app_key == app_key))
     # Compare against a dummy when the key is unknown, so timing tells nothing about key names.
     expected = key.token_sha256 if key is not None else hash_token("")

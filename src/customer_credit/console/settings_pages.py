@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from customer_credit.console import checkout_pages
 from customer_credit.console.formatting import clean_currency, clean_locale, clean_timezone, timezones
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.web import Message, redirect, render
+from customer_credit.console.web import Message, details_of, redirect, render
 from customer_credit.errors import DomainError
 from customer_credit.stores import service as stores
 from customer_credit.stores.schemas import MAX_TRIGGERS, StoreConfigIn, config_wire
@@ -55,7 +56,12 @@ def _values_of(config) -> dict:
     return values
 
 
-def _page(request: Request, visit: Visit, values: dict, *, errors=None, messages=(), status_code=200):
+def _page(
+    request: Request, visit: Visit, values: dict, *, errors=None, messages=(), status_code=200, checkout=None
+):
+    if checkout is None:
+        with request.app.state.db.read() as session:
+            checkout = checkout_pages.checkout_section(session, visit.store.id)
     return render(
         request,
         "settings.html",
@@ -69,6 +75,7 @@ def _page(request: Request, visit: Visit, values: dict, *, errors=None, messages
             groups=TRIGGER_GROUPS,
             slots=range(MAX_TRIGGERS),
             timezones=timezones(),
+            **checkout,
         ),
         status_code=status_code,
     )
@@ -158,3 +165,32 @@ def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], De
     with request.app.state.db.write() as session:
         stores.save_config(session, visit.store.id, {**parsed.to_columns(), **extra})
     return redirect(request, "/admin/settings", Message("ok", "Settings saved."))
+
+
+@router.post("/settings/checkout")
+def save_checkout_settings(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    """The connector's section, a form of its own (checkout_pages reads and saves it)."""
+    visit, form = posted
+    try:
+        with request.app.state.db.write() as session:
+            checkout_pages.save_checkout_settings(session, visit.store.id, form)
+    except DomainError as error:
+        with request.app.state.db.read() as session:
+            values = _values_of(stores.get_config(session, visit.store.id))
+            checkout = checkout_pages.checkout_section(
+                session,
+                visit.store.id,
+                values=checkout_pages.posted_checkout_values(form),
+                errors=details_of(error),
+            )
+        return _page(
+            request,
+            visit,
+            values,
+            checkout=checkout,
+            status_code=error.status_code,
+            messages=[
+                Message("error", "The checkout settings were not saved: correct the fields marked below.")
+            ],
+        )
+    return redirect(request, "/admin/settings#checkout", Message("ok", "Checkout settings saved."))

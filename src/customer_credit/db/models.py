@@ -2,6 +2,7 @@
 
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.models import ApiKey
+from customer_credit.checkout.models import CheckoutOperation, CheckoutPayment, CheckoutSettings
 from customer_credit.db.base import Base
 from customer_credit.events.models import (
     Event,
@@ -14,6 +15,7 @@ from customer_credit.idempotency.models import IdempotencyRecord
 from customer_credit.invoices.models import Invoice
 from customer_credit.ledger.models import Statement
 from customer_credit.my_credits.models import MyCreditsLink
+from customer_credit.payment_conditions.models import PaymentCondition
 from customer_credit.reminders.models import Reminder, ReminderTemplate
 from customer_credit.stores.models import Store, StoreConfig
 from customer_credit.transactions.models import Transaction
@@ -23,6 +25,9 @@ __all__ = [
     "Account",
     "ApiKey",
     "Base",
+    "CheckoutOperation",
+    "CheckoutPayment",
+    "CheckoutSettings",
     "Event",
     "EventSequence",
     "Holder",
@@ -32,6 +37,7 @@ __all__ = [
     "Operator",
     "OperatorSession",
     "OverdueNotice",
+    "PaymentCondition",
     "Reminder",
     "ReminderTemplate",
     "SignInCounter",

@@ -11,9 +11,11 @@ from customer_credit import events
 from customer_credit.invoices.ids import invoice_public_id
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.money import from_cents, split_cents
+from customer_credit.payment_conditions.service import DEFAULT_SCHEDULE, Schedule
 from customer_credit.transactions.models import Transaction
 
-DAYS_BETWEEN_INSTALLMENTS = 30
+# The built-in rule's step (demo data dates its invoices by it).
+DAYS_BETWEEN_INSTALLMENTS = DEFAULT_SCHEDULE.every_days
 _FRIENDLY_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -34,6 +36,15 @@ def invoice_count(total_cents: int, installments: int) -> int:
     return len(invoice_parts(total_cents, installments))
 
 
+def plan_interest_cents(total_cents: int, installments: int, schedule: Schedule) -> int:
+    """The interest the invoices `issue` would make for this plan add up to (the settlement's
+    ledger entry takes it with the value, before the invoices exist)."""
+    return sum(
+        schedule.interest_cents(cents, offset)
+        for offset, cents in enumerate(invoice_parts(total_cents, installments), start=1)
+    )
+
+
 def issue(
     session: Session,
     transaction: Transaction,
@@ -41,9 +52,12 @@ def issue(
     total_cents: int,
     installments: int,
     at: datetime,
+    schedule: Schedule = DEFAULT_SCHEDULE,
 ) -> list[Invoice]:
-    """Splits `total_cents` into `installments` invoices numbered after the existing ones;
-    the k-th new one is due k × 30 days after `at`."""
+    """Splits `total_cents` into `installments` invoices numbered after the existing ones.
+    The k-th new one is due `schedule.due_offset_days(k)` days after `at` and is worth its part
+    plus `schedule.interest_cents(part, k)`. k counts this call's invoices (1..n), also when a
+    re-settlement numbers them after earlier ones: they are a new plan that starts at `at`."""
     if transaction.friendly_prefix is None:
         transaction.friendly_prefix = new_friendly_prefix()
     already = session.execute(
@@ -55,7 +69,7 @@ def issue(
     invoices = []
     for offset, cents in enumerate(parts, start=1):
         number = already + offset
-        due = at + timedelta(days=DAYS_BETWEEN_INSTALLMENTS * offset)
+        due = at + timedelta(days=schedule.due_offset_days(offset))
         invoices.append(
             Invoice(
                 store_id=transaction.store_id,
@@ -66,7 +80,9 @@ def issue(
                 installment=number,
                 number_of_installments=len(parts),
                 order_id=transaction.order_id or "",
-                value_cents=cents,
+                payment_id=transaction.payment_id,
+                order_reference=transaction.order_reference,
+                value_cents=cents + schedule.interest_cents(cents, offset),
                 paid_cents=0,
                 status=OPENED,
                 due_at=due,

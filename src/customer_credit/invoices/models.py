@@ -42,6 +42,9 @@ class Invoice(Base):
     installment: Mapped[int] = mapped_column(Integer)
     number_of_installments: Mapped[int] = mapped_column(Integer)
     order_id: Mapped[str] = mapped_column(String(200), default="")
+    # From a checkout payment (extensions on the wire): VTEX's paymentId and the order's reference.
+    payment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     value_cents: Mapped[int] = mapped_column(BigInteger)
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(10), default=OPENED)

@@ -106,4 +106,7 @@ def invoice_wire(invoice: Invoice, account_public_id: str, lateness: Lateness) -
         "postponements": invoice.postponement_count,
         "daysOverdue": late.days,
         "interest": from_cents(late.interest_cents),
+        # Extensions, for a purchase taken through the checkout connector.
+        "paymentId": invoice.payment_id,
+        "reference": invoice.order_reference,
     }

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from customer_credit.checkout.callbacks import deliver_callbacks
+from customer_credit.checkout.service import deny_expired_reviews
 from customer_credit.db.engine import Database
 from customer_credit.events.dispatcher import deliver_due
 from customer_credit.events.outbox import sequence_job
@@ -46,6 +48,8 @@ def default_jobs(interval_s: float) -> list[PeriodicJob]:
     # numbers them, before the fan-out turns them into deliveries, before those are sent.
     return [
         SessionJob("expire-holds", expire_due_holds, interval_s),
+        SessionJob("checkout-reviews-expire", deny_expired_reviews, interval_s),
+        DatabaseJob("checkout-callbacks", deliver_callbacks, interval_s),
         SessionJob("invoices-overdue", emit_overdue, interval_s),
         SessionJob("events-sequence", sequence_job, interval_s),
         SessionJob("webhooks-fanout", fanout, interval_s),

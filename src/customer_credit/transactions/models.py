@@ -21,6 +21,7 @@ class Transaction(Base):
         CheckConstraint("installments BETWEEN 1 AND 99", name="installments"),
         CheckConstraint("settled_cents >= 0", name="settled"),
         CheckConstraint("refunded_cents >= 0 AND refunded_cents <= settled_cents", name="refunded"),
+        CheckConstraint("interest_cents >= 0 AND interest_cents <= settled_cents", name="interest"),
         CheckConstraint("status IN ('Authorized', 'Settled', 'Cancelled', 'Expired')", name="status"),
         Index("uq_transactions_store_public_id", "store_id", "public_id", unique=True),
         Index("ix_transactions_account", "account_id", "created_at"),
@@ -37,6 +38,9 @@ class Transaction(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     public_id: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Set by the checkout connector: VTEX's paymentId and the order's reference.
+    payment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     settle: Mapped[bool] = mapped_column(Boolean)
     installments: Mapped[int] = mapped_column(Integer)
     # The live hold (counts in the account's preAuthorizedCredit while Authorized).
@@ -46,6 +50,9 @@ class Transaction(Base):
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # Part of the refunds that exceeded the open invoices and went back to the balance.
     refund_excess_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The part of settled_cents that a payment condition's interest added (docs/payment-conditions.md).
+    interest_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    payment_condition: Mapped[str | None] = mapped_column(String(100), nullable=True)
     friendly_prefix: Mapped[str | None] = mapped_column(String(8), nullable=True)
     status: Mapped[str] = mapped_column(String(12), default=AUTHORIZED)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -25,6 +25,7 @@ def _hold_fields(body: HoldIn) -> dict:
             parse_datetime("expirationDate", body.expirationDate) if body.expirationDate else None
         ),
         "order_id": body.orderId,
+        "open_for_email": body.email,
     }
 
 
@@ -85,8 +86,19 @@ def settle(
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     def work(session):
-        transaction = service.settle(session, ctx.principal, creditAccountId, transactionId, value=body.value)
-        return {"id": transaction.public_id, "value": from_cents(transaction.settled_cents)}
+        transaction = service.settle(
+            session,
+            ctx.principal,
+            creditAccountId,
+            transactionId,
+            value=body.value,
+            payment_condition=body.paymentCondition,
+        )
+        answer = {"id": transaction.public_id, "value": from_cents(transaction.settled_cents)}
+        if transaction.interest_cents:
+            # Part of `value`: what the payment condition's interest added to the settlement.
+            answer["interest"] = from_cents(transaction.interest_cents)
+        return answer
 
     return ctx.write(work)
 

@@ -12,10 +12,15 @@ class HoldIn(WireModel):
     installments: WholeNumber
     expirationDate: StrictStr | None = None
     orderId: StrictStr | None = None
+    # Extension: the e-mail to open the account with when it does not exist yet and the store
+    # has automaticCheckingAccountCreationEnabled on.
+    email: StrictStr | None = None
 
 
 class SettlementIn(WireModel):
     value: PositiveAmount
+    # Extension: the store's payment condition by name (docs/payment-conditions.md).
+    paymentCondition: StrictStr | None = None
 
 
 class RefundIn(WireModel):
@@ -33,4 +38,7 @@ def hold_wire(transaction: Transaction) -> dict:
         body["expirationDate"] = timestamp(transaction.expires_at)
     if transaction.order_id:
         body["orderId"] = transaction.order_id
+    if transaction.payment_id:
+        body["paymentId"] = transaction.payment_id
+        body["reference"] = transaction.order_reference
     return body

@@ -21,6 +21,8 @@ from customer_credit.invoices import issuing
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import INVOICE
 from customer_credit.money import RATE_SCALE, from_cents, to_cents
+from customer_credit.payment_conditions import service as payment_conditions
+from customer_credit.payment_conditions.service import Schedule
 from customer_credit.stores import service as stores
 from customer_credit.transactions import returns
 from customer_credit.transactions.models import (
@@ -141,23 +143,37 @@ def create_hold(
     expires_at: datetime | None = None,
     order_id: str | None = None,
     transaction_id: str | None = None,
+    open_for_email: str | None = None,
+    payment_id: str | None = None,
+    order_reference: str | None = None,
+    over_limit_approved: bool = False,
+    now: datetime | None = None,
 ) -> Transaction:
+    """`open_for_email`: when no account ever had this id and the store has automatic account
+    creation on, one is opened for that e-mail first (accounts.open_automatically).
+    `over_limit_approved`: an operator approved this purchase beyond the available credit
+    (checkout's manual review); the credit check is skipped, nothing else is."""
     cents = _positive_cents("value", value)
     _check_installments(installments)
-    now = utcnow()
+    now = now or utcnow()
     if expires_at is not None and expires_at <= now:
         raise field_error("expirationDate", "must be in the future")
     if order_id is not None:
         order_id = clean_text("orderId", order_id, max_length=200, allow_newlines=False)
+    if open_for_email is not None:
+        accounts.open_automatically(session, principal, account_public_id, open_for_email)
     account = accounts.lock_open_account(session, principal, account_public_id)
     if transaction_id is None:
         transaction_id = new_transaction_id()
-    _ensure_credit_for(session, principal, account, cents)
+    if not over_limit_approved:
+        _ensure_credit_for(session, principal, account, cents)
     transaction = Transaction(
         store_id=principal.store_id,
         account_id=account.id,
         public_id=transaction_id,
         order_id=order_id,
+        payment_id=payment_id,
+        order_reference=order_reference,
         settle=settle,
         installments=installments,
         hold_cents=cents,
@@ -165,6 +181,7 @@ def create_hold(
         settled_cents=0,
         refunded_cents=0,
         refund_excess_cents=0,
+        interest_cents=0,
         status=AUTHORIZED,
         expires_at=expires_at,
         created_at=now,
@@ -189,9 +206,12 @@ def put_hold(
     installments: int,
     expires_at: datetime | None = None,
     order_id: str | None = None,
+    open_for_email: str | None = None,
 ) -> Transaction:
     """Creates the hold under the caller's id, or updates it while it is live."""
     transaction_id = clean_path_id("transactionId", transaction_id, max_length=64)
+    if open_for_email is not None:
+        accounts.open_automatically(session, principal, account_public_id, open_for_email)
     account = accounts.lock_open_account(session, principal, account_public_id)
     transaction = _find_transaction(session, account, transaction_id, lock=True)
     if transaction is None:
@@ -255,8 +275,29 @@ def cancel_hold(
 
 
 def settle(
-    session: Session, principal: Principal, account_public_id: str, transaction_id: str, *, value: Decimal
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    value: Decimal,
+    payment_condition: str | None = None,
 ) -> Transaction:
+    """Settles the hold for `value`, or changes the settled value.
+
+    The first settlement follows a payment condition: the one `payment_condition` names (404
+    if the store has none by that name), else the store's default condition, else 30-day
+    steps without interest. Its invoices are dated by the condition, and the interest they
+    bear is added to the settled value: settled = value + interest (`interest_cents` keeps
+    the part), and the ledger entry takes both, so the balance owes what the invoices ask.
+
+    The credit and growth checks look at `value` alone: the interest is the store's charge for
+    the terms it grants, not credit the customer asked for, so it may take the balance past the
+    limit by that much.
+
+    Later, the same value (settled − interest) changes nothing; another value re-settles
+    (`_resettle`). A settlement that names another condition than the one the transaction was
+    settled under is refused: its terms are fixed at the first settlement."""
     cents = _positive_cents("value", value)
     account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
     now = utcnow()
@@ -266,10 +307,28 @@ def settle(
             f"transaction {transaction_id} is {transaction.status}", code=f"Transaction{transaction.status}"
         )
     if transaction.status == AUTHORIZED:
-        _first_settlement(session, principal, account, transaction, cents, now)
-    elif cents != transaction.settled_cents:
+        _first_settlement(session, principal, account, transaction, cents, now, payment_condition)
+        return transaction
+    if payment_condition is not None and payment_condition != transaction.payment_condition:
+        settled_under = transaction.payment_condition or "the built-in 30-day steps"
+        raise Conflict(
+            f"transaction {transaction_id} was settled under {settled_under!r}; its payment "
+            "condition cannot change",
+            code="PaymentConditionMismatch",
+        )
+    if cents != transaction.settled_cents - transaction.interest_cents:
         _resettle(session, principal, account, transaction, cents, now)
     return transaction
+
+
+def _settlement_terms_meta(schedule: Schedule, interest_cents: int) -> dict:
+    """What a settlement entry says of its terms: nothing under the built-in rule."""
+    meta: dict = {}
+    if interest_cents:
+        meta["interest"] = str(from_cents(interest_cents))
+    if schedule.name is not None:
+        meta["paymentCondition"] = schedule.name
+    return meta
 
 
 def _first_settlement(
@@ -279,12 +338,14 @@ def _first_settlement(
     transaction: Transaction,
     cents: int,
     now: datetime,
+    payment_condition: str | None,
 ) -> None:
     if not transaction.settle:
         raise Conflict(
             "this hold was created with settle=false and cannot be settled",
             code="SettlementNotAllowed",
         )
+    schedule = payment_conditions.schedule_for(session, principal.store_id, payment_condition)
     _ensure_within_growth_limit(
         session,
         principal,
@@ -295,24 +356,35 @@ def _first_settlement(
     growth = cents - transaction.hold_cents
     if growth > 0:
         _ensure_credit_for(session, principal, account, growth)
+    interest = issuing.plan_interest_cents(cents, transaction.installments, schedule)
     _release_hold(account, transaction, SETTLED, now)
-    transaction.settled_cents = cents
+    transaction.settled_cents = cents + interest
+    transaction.interest_cents = interest
+    transaction.payment_condition = schedule.name
     transaction.settled_at = now
     ledger.append_entry(
         session,
         account,
         origin=INVOICE,
-        value_cents=-cents,
+        value_cents=-(cents + interest),
         done_by=principal.name,
         meta={
             "transactionId": transaction.public_id,
             "orderId": transaction.order_id,
             "numberOfInstallments": issuing.invoice_count(cents, transaction.installments),
+            **_settlement_terms_meta(schedule, interest),
         },
         at=now,
     )
     events.record(session, events.TRANSACTION_SETTLED, account=account, transaction=transaction, at=now)
-    issuing.issue(session, transaction, total_cents=cents, installments=transaction.installments, at=now)
+    issuing.issue(
+        session,
+        transaction,
+        total_cents=cents,
+        installments=transaction.installments,
+        at=now,
+        schedule=schedule,
+    )
 
 
 def _resettle(
@@ -323,12 +395,26 @@ def _resettle(
     cents: int,
     now: datetime,
 ) -> None:
+    """Changes the settled value to `cents`. A lower value lowers open invoices; a higher one
+    issues invoices for the difference, dated (and charged interest) by the condition the
+    transaction was first settled under, or by the built-in rule if that condition was deleted
+    since. A settlement that bears interest cannot change: its interest was reckoned on the
+    whole plan, and lowering its invoices would not say which part is principal; refund it."""
     if transaction.refunded_cents:
         raise Conflict(
             "a refunded settlement cannot be settled again with another value",
             code="TransactionRefunded",
         )
+    if transaction.interest_cents:
+        raise Conflict(
+            f"this settlement bears {from_cents(transaction.interest_cents)} of interest from its "
+            "payment condition and cannot change its value; refund instead",
+            code="SettlementHasInterest",
+        )
+    # Without interest, settled is the principal.
     difference = cents - transaction.settled_cents
+    interest = 0
+    terms_meta: dict = {}
     if difference < 0:
         if issuing.open_amount_cents(session, transaction) < -difference:
             raise Conflict(
@@ -345,14 +431,24 @@ def _resettle(
             "the settlement may not grow beyond the store's maxPreAuthorizationGrowthRate",
         )
         _ensure_credit_for(session, principal, account, difference)
+        schedule = payment_conditions.stored_schedule(
+            session, principal.store_id, transaction.payment_condition
+        )
+        interest = issuing.plan_interest_cents(difference, transaction.installments, schedule)
+        terms_meta = _settlement_terms_meta(schedule, interest)
         issuing.issue(
-            session, transaction, total_cents=difference, installments=transaction.installments, at=now
+            session,
+            transaction,
+            total_cents=difference,
+            installments=transaction.installments,
+            at=now,
+            schedule=schedule,
         )
     ledger.append_entry(
         session,
         account,
         origin=INVOICE,
-        value_cents=-difference,
+        value_cents=-(difference + interest),
         done_by=principal.name,
         meta={
             "transactionId": transaction.public_id,
@@ -362,10 +458,12 @@ def _resettle(
                 issuing.invoice_count(difference, transaction.installments) if difference > 0 else 0
             ),
             "settlementChange": True,
+            **terms_meta,
         },
         at=now,
     )
-    transaction.settled_cents = cents
+    transaction.settled_cents = cents + interest
+    transaction.interest_cents = interest
     transaction.updated_at = now
     account.updated_at = now
     events.record(session, events.TRANSACTION_SETTLED, account=account, transaction=transaction, at=now)
