@@ -75,6 +75,9 @@ def test_a_full_checkout_under_a_30_60_90_condition(database, store, api, frozen
     assert figures(api, account_id) == (dec(0), dec(700), dec(300))
     assert invoices(api, account_id) == []
 
+    # The settlement happens at the app's clock (not the wall clock): the due dates count from it.
+    settlement_moment = frozen_clock() + timedelta(days=3)
+    frozen_clock.set(settlement_moment)
     settlement = settled(gateway, payment_id, "300.00")
     assert dec(settlement["value"]) == dec(300)
     assert figures(api, account_id) == (dec(-300), dec(700), dec(0))
@@ -82,6 +85,7 @@ def test_a_full_checkout_under_a_30_60_90_condition(database, store, api, frozen
     assert [invoice["id"] for invoice in issued] == [f"{answer['authorizationId']}-0{k}" for k in (1, 2, 3)]
     assert states(api, account_id) == [("Opened", dec(100), dec(0))] * 3
     settled_at = when(issued[0]["createdAt"])
+    assert settled_at == settlement_moment
     for invoice, days in zip(issued, (30, 60, 90), strict=True):
         assert when(invoice["createdAt"]) == settled_at
         assert (
@@ -89,8 +93,7 @@ def test_a_full_checkout_under_a_30_60_90_condition(database, store, api, frozen
         )
         assert (invoice["orderId"], invoice["numberOfInstallments"]) == (body["orderId"], 3)
         assert (invoice["daysOverdue"], dec(invoice["interest"])) == (0, dec(0))
-        if invoice.get("paymentId") is not None:
-            assert (invoice["paymentId"], invoice["reference"]) == (payment_id, body["reference"])
+        assert (invoice["paymentId"], invoice["reference"]) == (payment_id, body["reference"])
     entry = statements(api, account_id)[-1]
     assert (entry["origin"], dec(entry["value"])) == ("Invoice", dec(-300))
     assert entry["metadata"]["paymentCondition"] == CONDITION

@@ -316,6 +316,7 @@ def settle_payment(
             transaction.public_id,
             value=value,
             payment_condition=payment.payment_condition,
+            now=now,
         )
     except (Conflict, NotFound) as refusal:
         raise _as_refusal(refusal) from None
@@ -350,7 +351,7 @@ def cancel_payment(
             released = transaction.hold_cents
             try:
                 transactions.cancel_hold(
-                    session, principal, _account_public_id(session, transaction), transaction.public_id
+                    session, principal, _account_public_id(session, transaction), transaction.public_id, now=now
                 )
             except Conflict as refusal:
                 raise _as_refusal(refusal) from None
@@ -373,7 +374,12 @@ def refund_payment(
         raise CheckoutRefusal("the payment is not settled yet", code="PaymentNotSettled")
     try:
         cents = transactions.refund(
-            session, principal, _account_public_id(session, transaction), transaction.public_id, value=value
+            session,
+            principal,
+            _account_public_id(session, transaction),
+            transaction.public_id,
+            value=value,
+            now=now,
         )
     except Conflict as refusal:
         raise _as_refusal(refusal) from None

@@ -258,10 +258,15 @@ def put_hold(
 
 
 def cancel_hold(
-    session: Session, principal: Principal, account_public_id: str, transaction_id: str
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    now: datetime | None = None,
 ) -> Transaction:
     account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
-    now = utcnow()
+    now = now or utcnow()
     _expire_if_due(session, account, transaction, now)
     if transaction.status == SETTLED:
         raise Conflict(
@@ -282,6 +287,7 @@ def settle(
     *,
     value: Decimal,
     payment_condition: str | None = None,
+    now: datetime | None = None,
 ) -> Transaction:
     """Settles the hold for `value`, or changes the settled value.
 
@@ -300,7 +306,7 @@ def settle(
     settled under is refused: its terms are fixed at the first settlement."""
     cents = _positive_cents("value", value)
     account, transaction = _lock_transaction(session, principal, account_public_id, transaction_id)
-    now = utcnow()
+    now = now or utcnow()
     _expire_if_due(session, account, transaction, now)
     if transaction.status in (CANCELLED, EXPIRED):
         raise Conflict(
@@ -470,7 +476,13 @@ def _resettle(
 
 
 def refund(
-    session: Session, principal: Principal, account_public_id: str, transaction_id: str, *, value: Decimal
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    transaction_id: str,
+    *,
+    value: Decimal,
+    now: datetime | None = None,
 ) -> int:
     """Lowers open invoices from the last installment back; what exceeds them (already paid)
     goes back to the customer's balance. Refuses more than settled − refunded − cancelled.
@@ -480,7 +492,7 @@ def refund(
     if transaction.status != SETTLED:
         raise Conflict("only a settled transaction can be refunded", code="TransactionNotSettled")
     returns.ensure_refund_fits(session, transaction, cents)
-    now = utcnow()
+    now = now or utcnow()
     # Within what is left to refund, the excess over the open invoices is at most what was
     # paid and not yet given back (transactions.returns).
     excess = issuing.lower_open_invoices(session, transaction, cents, at=now)
