@@ -32,26 +32,28 @@ def contract() -> dict:
     return json.loads(CONTRACT_PATH.read_text())
 
 
-def _resolve(node, root):
+def json_schema(node, root):
+    """An OpenAPI 3.0 schema as JSON Schema: $refs of `root` inlined, `nullable: true` as a type
+    union (jsonschema knows no `nullable`), annotations dropped."""
     if isinstance(node, dict):
         if "$ref" in node:
             target = root
             for part in node["$ref"].lstrip("#/").split("/"):
                 target = target[part]
-            return _resolve(target, root)
+            return json_schema(target, root)
         out = {}
         for key, value in node.items():
             # Annotations only: a property that happens to be called "description" stays.
             if key in ("example", "examples") or (key == "description" and isinstance(value, str)):
                 continue
-            out[key] = _resolve(value, root)
+            out[key] = json_schema(value, root)
         if out.pop("nullable", False) and "type" in out:
             out["type"] = [out["type"], "null"]
             if "enum" in out:
                 out["enum"] = [*out["enum"], None]
         return out
     if isinstance(node, list):
-        return [_resolve(item, root) for item in node]
+        return [json_schema(item, root) for item in node]
     return node
 
 
@@ -59,7 +61,7 @@ def _resolve(node, root):
 def response_schema(method: str, path: str) -> dict | None:
     operation = contract()["paths"][path][method.lower()]
     success = operation["responses"]["200"]
-    content = _resolve(success, contract()).get("content", {}).get("application/json")
+    content = json_schema(success, contract()).get("content", {}).get("application/json")
     if not content:
         return None
     schema = content["schema"]

@@ -1,5 +1,6 @@
 """Builders for the connector's tests: VTEX's requests as its gateway sends them."""
 
+import copy
 import json
 import os
 import uuid
@@ -9,6 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from tests.conftest import Store
+from tests.contract import json_schema
 
 
 def new_id() -> str:
@@ -178,44 +180,15 @@ def ppp_spec() -> dict:
     return json.loads(PPP_SPEC_PATH.read_text())
 
 
-def _openapi_to_json_schema(node, root: dict, *, patched: bool, owner: str | None = None):
-    """An OpenAPI 3.0 schema as JSON Schema: $refs inlined, `nullable: true` as a type union
-    (jsonschema knows no `nullable`), annotations dropped."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            target = root
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            return _openapi_to_json_schema(target, root, patched=patched, owner=name)
-        out = {}
-        for key, value in node.items():
-            if key in ("example", "examples") or (key == "description" and isinstance(value, str)):
-                continue
-            if key == "properties":
-                out[key] = {
-                    name: _openapi_to_json_schema(
-                        _nullable(schema) if patched and (owner, name) in PPP_SPEC_DEFECTS else schema,
-                        root,
-                        patched=patched,
-                    )
-                    for name, schema in value.items()
-                }
-            else:
-                out[key] = _openapi_to_json_schema(value, root, patched=patched)
-        if out.pop("nullable", False) and "type" in out:
-            out["type"] = [out["type"], "null"]
-            if "enum" in out:
-                out["enum"] = [*out["enum"], None]
-        return out
-    if isinstance(node, list):
-        return [_openapi_to_json_schema(item, root, patched=patched) for item in node]
-    return node
-
-
-def _nullable(schema: dict) -> dict:
-    assert not schema.get("nullable"), "the spec fixed a documented defect; drop it from PPP_SPEC_DEFECTS"
-    return {**schema, "nullable": True}
+@lru_cache
+def _patched_spec() -> dict:
+    """The spec with its documented defects (PPP_SPEC_DEFECTS) made nullable."""
+    spec = copy.deepcopy(ppp_spec())
+    for owner, name in PPP_SPEC_DEFECTS:
+        field = spec["components"]["schemas"][owner]["properties"][name]
+        assert not field.get("nullable"), "the spec fixed a documented defect; drop it from PPP_SPEC_DEFECTS"
+        field["nullable"] = True
+    return spec
 
 
 def ppp_response(method: str, path: str, status: int) -> dict:
@@ -224,8 +197,9 @@ def ppp_response(method: str, path: str, status: int) -> dict:
 
 
 def ppp_response_schema(method: str, path: str, status: int, *, patched: bool = True) -> dict:
+    """As JSON Schema: $refs inlined, `nullable` as a type union (tests.contract.json_schema)."""
     content = ppp_response(method, path, status)["content"]["application/json"]
-    return _openapi_to_json_schema(content["schema"], ppp_spec(), patched=patched)
+    return json_schema(content["schema"], _patched_spec() if patched else ppp_spec())
 
 
 def ppp_errors(method: str, path: str, status: int, body, *, patched: bool = True) -> list[str]:

@@ -350,9 +350,8 @@ def cancel_payment(
         if transaction.status == AUTHORIZED:
             released = transaction.hold_cents
             try:
-                transactions.cancel_hold(
-                    session, principal, _account_public_id(session, transaction), transaction.public_id, now=now
-                )
+                account_id = _account_public_id(session, transaction)
+                transactions.cancel_hold(session, principal, account_id, transaction.public_id, now=now)
             except Conflict as refusal:
                 raise _as_refusal(refusal) from None
         elif transaction.status not in (CANCELLED, EXPIRED):
