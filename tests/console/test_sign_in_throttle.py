@@ -123,6 +123,19 @@ def test_the_wait_doubles_with_each_further_failure(console_app, store, clock):
     assert waits == [60, 120, 240, 480]
 
 
+def test_a_clock_set_back_never_makes_a_sign_in_wait_longer_than_its_backoff(console_app, store, clock):
+    email = make_operator(store)
+    before_the_limit = From(console_app, fresh_address())
+    assert [wrong(before_the_limit, email) for _ in range(4)] == [401] * 4
+    throttled = From(console_app, fresh_address())
+    assert [wrong(throttled, email) for _ in range(5)] == [401] * 5
+    assert throttled.sign_in(email, "a guess").headers["retry-after"] == "60"
+    clock.set(clock() - timedelta(days=1))  # the last failures are now a day in the future
+    assert wrong(before_the_limit, email) == 401  # still checked: no backoff is due yet
+    refused = throttled.sign_in(email, "a guess")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "60")
+
+
 def test_a_success_clears_the_pair(console_app, store):
     email = make_operator(store)
     address = fresh_address()

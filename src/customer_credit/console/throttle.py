@@ -165,8 +165,10 @@ class SignInThrottle:
     def _wait_left(self, scope: str, row, now: datetime) -> timedelta:
         if self._forgotten(row, now):
             return NO_WAIT
-        free_at = row.last_failure_at + self.policy.backoff(scope).wait_after(row.failures)
-        return max(NO_WAIT, free_at - now)
+        backoff = self.policy.backoff(scope).wait_after(row.failures)
+        # Never more than the backoff itself: a clock set back (by NTP, or a restored VM) puts
+        # the last failure in the future, which would otherwise lock a sign-in out for as long.
+        return min(backoff, max(NO_WAIT, row.last_failure_at + backoff - now))
 
     def _forget_stale(self, session: Session, now: datetime) -> None:
         """Deletes counters an attack left behind: untouched for `forget_after` and not a known
