@@ -3,14 +3,17 @@
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from customer_credit.errors import RateLimited
 
 
 class RateLimiter:
-    def __init__(self, per_second: float, burst: int):
+    def __init__(self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        """`clock`: seconds from any origin that never go back (tests drive their own)."""
         self.per_second = per_second
         self.burst = max(1, burst)
+        self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
@@ -21,7 +24,7 @@ class RateLimiter:
     def check(self, credential: str) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, last = self._buckets.get(credential, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.per_second)
