@@ -70,7 +70,8 @@ def make_settings(url: str, tmp_dir: Path, **overrides) -> Settings:
         data_dir=tmp_dir,
         secret_key="test-secret-key-" + "x" * 32,
         log_level="WARNING",
-        **overrides,
+        # Many Databases live at once in a run; PostgreSQL allows 100 connections in all.
+        **{"db_pool_size": 10, **overrides},
     )
 
 

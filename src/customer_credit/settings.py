@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     # Signs user tokens (VtexIdclientAutCookie). When empty, a random one is kept in data_dir.
     secret_key: str = ""
     max_body_bytes: int = 64 * 1024
-    db_pool_size: int = 10
+    # As many PostgreSQL connections as request threads (anyio's 40): with fewer, the requests
+    # beyond the pool opened and closed a connection each (hundreds a second under load).
+    db_pool_size: int = 40
     # Requests per second allowed to one credential; 0 disables rate limiting.
     rate_limit_per_second: float = 0
     rate_limit_burst: int = 100

@@ -1,9 +1,10 @@
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from customer_credit.db.base import Base, UtcDateTime, utcnow
+from customer_credit.transactions.models import Transaction
 
 # The Payment Provider Protocol's three statuses of a payment.
 APPROVED = "approved"
@@ -60,6 +61,8 @@ class CheckoutPayment(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), nullable=True)
     # Our hold, once the payment is approved.
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), nullable=True)
+    # Holding the hold keeps it in the session: the answer reads its id without a query.
+    transaction: Mapped[Transaction | None] = relationship(Transaction, lazy="select")
     value_cents: Mapped[int] = mapped_column(BigInteger)
     installments: Mapped[int] = mapped_column(Integer)
     payment_condition: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -191,7 +191,7 @@ def _authorize(
                 UNDEFINED, AWAITING_APPROVAL, "the purchase exceeds the available credit; awaiting approval"
             )
         return _Decision(DENIED, INSUFFICIENT_CREDIT, refusal.message)
-    payment.transaction_id = transaction.id
+    payment.transaction = transaction
     return _Decision(APPROVED, "Approved", "the purchase is authorized on the buyer's credit account")
 
 
@@ -224,8 +224,8 @@ def _hold(
 def payment_answer(payment: CheckoutPayment, session: Session) -> dict:
     """The protocol's answer for a payment (also the body of a callback)."""
     authorization_id = None
-    if payment.status == APPROVED and payment.transaction_id is not None:
-        authorization_id = session.get_one(Transaction, payment.transaction_id).public_id
+    if payment.status == APPROVED and payment.transaction is not None:
+        authorization_id = payment.transaction.public_id
     return {
         "paymentId": payment.payment_id,
         "status": payment.status,
@@ -445,7 +445,7 @@ def approve(
         expires_in_s=settings.hold_s,
         over_limit_approved=new_credit_limit is None,
     )
-    payment.transaction_id = transaction.id
+    payment.transaction = transaction
     payment.delay_to_cancel_s = settings.hold_s
     how = "with a new credit limit" if new_credit_limit is not None else "beyond the available credit"
     _decide(payment, APPROVED, "Approved", f"approved by an operator {how}", principal.name, now)

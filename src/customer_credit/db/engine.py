@@ -47,7 +47,8 @@ class Database:
             self.read_engine = create_engine(
                 self.url,
                 pool_size=settings.db_pool_size,
-                max_overflow=settings.db_pool_size,
+                # Only a request holding two sessions at once needs more; it never waits.
+                max_overflow=10,
                 pool_pre_ping=False,
                 pool_recycle=3600,
             )

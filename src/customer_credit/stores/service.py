@@ -35,10 +35,23 @@ def get_or_create_store(session: Session, name: str) -> Store:
 
 
 def get_config(session: Session, store_id: int) -> StoreConfig:
-    """The stored configuration, or the defaults (not saved) if none was ever set."""
-    config = session.get(StoreConfig, store_id)
-    if config is not None:
-        return config
+    """The stored configuration, or the defaults (not saved) if none was ever set.
+
+    Kept for the rest of the session (one transaction): the session's identity map holds
+    objects weakly, so a configuration nobody kept a reference to was SELECTed again by every
+    rule that asked for it (several times per purchase)."""
+    kept = session.info.setdefault(_CONFIGS_KEPT, {})
+    config = kept.get(store_id)
+    if config is None:
+        config = session.get(StoreConfig, store_id) or _default_config(store_id)
+        kept[store_id] = config
+    return config
+
+
+_CONFIGS_KEPT = "customer_credit.store_configs"
+
+
+def _default_config(store_id: int) -> StoreConfig:
     return StoreConfig(
         store_id=store_id,
         daily_interest_rate_units=0,
@@ -68,4 +81,5 @@ def save_config(session: Session, store_id: int, values: dict) -> StoreConfig:
         setattr(config, name, value)
     config.updated_at = utcnow()
     session.flush()
+    session.info.setdefault(_CONFIGS_KEPT, {})[store_id] = config
     return config
