@@ -29,6 +29,8 @@ from customer_credit.checkout.admin_routes import router as checkout_admin_route
 from customer_credit.checkout.routes import PREFIX as CHECKOUT_PREFIX
 from customer_credit.checkout.routes import router as checkout_router
 from customer_credit.console.routes import mount_console
+from customer_credit.credit_control.aging_routes import router as aging_router
+from customer_credit.credit_control.routes import router as credit_control_router
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
 from customer_credit.errors import ConcurrentConflict
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(checkout_router)
     app.include_router(events_router)
     app.include_router(reminders_router)
+    app.include_router(credit_control_router)
+    app.include_router(aging_router)
 
     mount_console(app)
     mount_my_credits(app)

@@ -4,7 +4,9 @@
 import typer
 
 from customer_credit.cli import (
+    aging,
     check,
+    credit_control,
     db,
     demo,
     first_run,
@@ -34,6 +36,7 @@ app.command()(serve.worker)
 app.command()(check.check)
 app.command("first-run")(first_run.first_run)
 app.command()(demo.demo)
+app.command()(aging.aging)
 app.add_typer(db.app, name="db")
 app.add_typer(stores.app, name="stores")
 app.add_typer(keys.app, name="keys")
@@ -42,6 +45,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(links.app, name="links")
 app.add_typer(reminders.app, name="reminders")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(credit_control.app, name="credit-control")
 
 
 def main() -> None:

@@ -15,10 +15,11 @@ from starlette.datastructures import FormData
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import CLOSED, OPEN, Account
 from customer_credit.clock import now_of
-from customer_credit.console import search
+from customer_credit.console import overdue_pages, search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.credit_control import overdue_policy
 from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices.overdue_days import Lateness
@@ -279,6 +280,7 @@ def account_page(
                     "max": links.MY_CREDITS_LINK_MAX_HOURS,
                 },
                 is_open=account.status == OPEN,
+                **overdue_pages.override_section(session, account, now),
             ),
             status_code=status_code,
         )
@@ -451,4 +453,41 @@ def close_account(
         lambda session: accounts.close_account(session, visit.principal, public_id),
         f"Account {public_id} closed.",
         after="/admin/accounts?status=Closed",
+    )
+
+
+@router.post("/accounts/{public_id}/overdue-override")
+def set_overdue_override(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
+    visit, form = posted
+    values = {name: form_text(form, name, 1000) for name in ("until", "reason")}
+    return _act(
+        request,
+        visit,
+        public_id,
+        "override",
+        values,
+        lambda session: overdue_pages.set_override_form(
+            session, visit.principal, public_id, form, now_of(request)
+        ),
+        "Override set: the account may take new purchases despite the overdue policy.",
+    )
+
+
+@router.post("/accounts/{public_id}/overdue-override/revoke")
+def revoke_overdue_override(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
+    visit, _form = posted
+    return _act(
+        request,
+        visit,
+        public_id,
+        "override",
+        {},
+        lambda session: overdue_policy.revoke_override(
+            session, visit.principal, public_id, now=now_of(request)
+        ),
+        "Override revoked: the overdue policy applies to the account again.",
     )

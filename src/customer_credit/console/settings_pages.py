@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from customer_credit.console import checkout_pages
+from customer_credit.clock import now_of
+from customer_credit.console import checkout_pages, overdue_pages
 from customer_credit.console.formatting import clean_currency, clean_locale, clean_timezone, timezones
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
@@ -57,11 +58,20 @@ def _values_of(config) -> dict:
 
 
 def _page(
-    request: Request, visit: Visit, values: dict, *, errors=None, messages=(), status_code=200, checkout=None
+    request: Request,
+    visit: Visit,
+    values: dict,
+    *,
+    errors=None,
+    messages=(),
+    status_code=200,
+    checkout=None,
+    overdue=None,
 ):
-    if checkout is None:
+    if checkout is None or overdue is None:
         with request.app.state.db.read() as session:
-            checkout = checkout_pages.checkout_section(session, visit.store.id)
+            checkout = checkout or checkout_pages.checkout_section(session, visit.store.id)
+            overdue = overdue or overdue_pages.policy_section(session, visit.store.id)
     return render(
         request,
         "settings.html",
@@ -76,6 +86,7 @@ def _page(
             slots=range(MAX_TRIGGERS),
             timezones=timezones(),
             **checkout,
+            **overdue,
         ),
         status_code=status_code,
     )
@@ -194,3 +205,30 @@ def save_checkout_settings(request: Request, posted: Annotated[tuple[Visit, Form
             ],
         )
     return redirect(request, "/admin/settings#checkout", Message("ok", "Checkout settings saved."))
+
+
+@router.post("/settings/overdue-policy")
+def save_overdue_policy(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    """The overdue policy's section, a form of its own (console/overdue_pages reads and saves it)."""
+    visit, form = posted
+    try:
+        with request.app.state.db.write() as session:
+            overdue_pages.save_policy_form(session, visit.principal, form, now_of(request))
+    except DomainError as error:
+        with request.app.state.db.read() as session:
+            values = _values_of(stores.get_config(session, visit.store.id))
+            overdue = overdue_pages.policy_section(
+                session,
+                visit.store.id,
+                values=overdue_pages.posted_policy_values(form),
+                errors=details_of(error),
+            )
+        return _page(
+            request,
+            visit,
+            values,
+            overdue=overdue,
+            status_code=error.status_code,
+            messages=[Message("error", "The overdue policy was not saved: correct the fields marked below.")],
+        )
+    return redirect(request, "/admin/settings#overdue-policy", Message("ok", "Overdue policy saved."))

@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.principal import Principal
 from customer_credit.console.search import accounts_matching
+from customer_credit.credit_control.aging import BUCKETS, StoreAging
 from customer_credit.csv_io.cells import line, text_cell
 from customer_credit.dates import timestamp
 from customer_credit.db.engine import Database
@@ -165,3 +166,26 @@ def invoices_csv(
         yield "".join(rows)
         if done:
             return
+
+
+AGING_COLUMNS = ["row", "creditAccountId", *BUCKETS, "total"]
+
+
+def aging_csv(report: StoreAging) -> Iterator[str]:
+    """An aging report computed in one read (customer_credit.credit_control.aging), so that its
+    total row is the sum of its account rows: one row per account (`row` = account), largest
+    total first, then `row` = total. Amounts always with two decimals (12.50)."""
+    yield line(AGING_COLUMNS)
+    for start in range(0, len(report.rows), BATCH):
+        yield "".join(
+            line(
+                [
+                    "account",
+                    text_cell(row.public_id),
+                    *map(from_cents, row.buckets.cents),
+                    from_cents(row.buckets.total),
+                ]
+            )
+            for row in report.rows[start : start + BATCH]
+        )
+    yield line(["total", "", *map(from_cents, report.buckets.cents), from_cents(report.buckets.total)])

@@ -3,6 +3,7 @@
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.models import ApiKey
 from customer_credit.checkout.models import CheckoutOperation, CheckoutPayment, CheckoutSettings
+from customer_credit.credit_control.models import CreditControlSettings, OverdueOverride
 from customer_credit.db.base import Base
 from customer_credit.events.models import (
     Event,
@@ -28,6 +29,7 @@ __all__ = [
     "CheckoutOperation",
     "CheckoutPayment",
     "CheckoutSettings",
+    "CreditControlSettings",
     "Event",
     "EventSequence",
     "Holder",
@@ -37,6 +39,7 @@ __all__ = [
     "Operator",
     "OperatorSession",
     "OverdueNotice",
+    "OverdueOverride",
     "PaymentCondition",
     "Reminder",
     "ReminderTemplate",

@@ -16,6 +16,10 @@ INVOICE_PAID = "invoice.paid"
 INVOICE_CANCELLED = "invoice.cancelled"
 INVOICE_POSTPONED = "invoice.postponed"
 INVOICE_OVERDUE = "invoice.overdue"
+# Credit control (docs/credit-control.md). The policy is the store's: its event has no account.
+OVERDUE_POLICY_CHANGED = "store.overdue_policy_changed"
+OVERDUE_OVERRIDE_SET = "account.overdue_override_set"
+OVERDUE_OVERRIDE_REVOKED = "account.overdue_override_revoked"
 
 EVENT_TYPES = (
     ACCOUNT_OPENED,
@@ -34,4 +38,7 @@ EVENT_TYPES = (
     INVOICE_CANCELLED,
     INVOICE_POSTPONED,
     INVOICE_OVERDUE,
+    OVERDUE_POLICY_CHANGED,
+    OVERDUE_OVERRIDE_SET,
+    OVERDUE_OVERRIDE_REVOKED,
 )

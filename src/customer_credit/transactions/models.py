@@ -53,6 +53,9 @@ class Transaction(Base):
     # The part of settled_cents that a payment condition's interest added (docs/payment-conditions.md).
     interest_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     payment_condition: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Under the "flag" overdue policy: the days overdue of the account's oldest overdue invoice
+    # when this hold was let through (credit_control.overdue_policy).
+    overdue_flag_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     friendly_prefix: Mapped[str | None] = mapped_column(String(8), nullable=True)
     status: Mapped[str] = mapped_column(String(12), default=AUTHORIZED)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

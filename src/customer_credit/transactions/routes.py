@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
+from customer_credit.clock import now_of
 from customer_credit.dates import parse_datetime
 from customer_credit.money import from_cents
 from customer_credit.transactions import service
@@ -41,8 +42,12 @@ def create_hold(
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     fields = _hold_fields(body)
+    # The request's clock (customer_credit.clock): the overdue policy counts days overdue at it.
+    now = now_of(ctx.request)
     return ctx.write(
-        lambda session: hold_wire(service.create_hold(session, ctx.principal, creditAccountId, **fields))
+        lambda session: hold_wire(
+            service.create_hold(session, ctx.principal, creditAccountId, now=now, **fields)
+        )
     )
 
 
@@ -56,9 +61,10 @@ def put_hold(
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     fields = _hold_fields(body)
+    now = now_of(ctx.request)
     return ctx.write(
         lambda session: hold_wire(
-            service.put_hold(session, ctx.principal, creditAccountId, transactionId, **fields)
+            service.put_hold(session, ctx.principal, creditAccountId, transactionId, now=now, **fields)
         )
     )
 

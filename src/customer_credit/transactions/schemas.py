@@ -41,4 +41,7 @@ def hold_wire(transaction: Transaction) -> dict:
     if transaction.payment_id:
         body["paymentId"] = transaction.payment_id
         body["reference"] = transaction.order_reference
+    if transaction.overdue_flag_days is not None:
+        # Extension: the store's overdue policy let this hold through, flagged (docs/credit-control.md).
+        body["overdueFlag"] = {"daysOverdue": transaction.overdue_flag_days}
     return body

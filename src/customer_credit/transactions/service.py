@@ -15,6 +15,7 @@ from customer_credit.accounts import service as accounts
 from customer_credit.accounts.figures import available_credit_cents
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
+from customer_credit.credit_control import overdue_policy
 from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
 from customer_credit.invoices import issuing
@@ -165,6 +166,9 @@ def create_hold(
     account = accounts.lock_open_account(session, principal, account_public_id)
     if transaction_id is None:
         transaction_id = new_transaction_id()
+    # Before the credit check: a purchase the overdue policy blocks is refused, never put
+    # under manual review (checkout reviews only InsufficientCredit).
+    overdue_flag_days = overdue_policy.check_new_hold(session, principal, account, now)
     if not over_limit_approved:
         _ensure_credit_for(session, principal, account, cents)
     transaction = Transaction(
@@ -184,6 +188,7 @@ def create_hold(
         interest_cents=0,
         status=AUTHORIZED,
         expires_at=expires_at,
+        overdue_flag_days=overdue_flag_days,
         created_at=now,
         updated_at=now,
     )
@@ -191,7 +196,13 @@ def create_hold(
     account.updated_at = now
     session.add(transaction)
     session.flush()
-    events.record(session, events.TRANSACTION_AUTHORIZED, account=account, transaction=transaction)
+    events.record(
+        session,
+        events.TRANSACTION_AUTHORIZED,
+        account=account,
+        transaction=transaction,
+        changes=None if overdue_flag_days is None else {"overdueFlag": {"daysOverdue": overdue_flag_days}},
+    )
     return transaction
 
 
@@ -207,6 +218,7 @@ def put_hold(
     expires_at: datetime | None = None,
     order_id: str | None = None,
     open_for_email: str | None = None,
+    now: datetime | None = None,
 ) -> Transaction:
     """Creates the hold under the caller's id, or updates it while it is live."""
     transaction_id = clean_path_id("transactionId", transaction_id, max_length=64)
@@ -225,10 +237,11 @@ def put_hold(
             expires_at=expires_at,
             order_id=order_id,
             transaction_id=transaction_id,
+            now=now,
         )
     cents = _positive_cents("value", value)
     _check_installments(installments)
-    now = utcnow()
+    now = now or utcnow()
     _expire_if_due(session, account, transaction, now)
     if transaction.status != AUTHORIZED:
         raise Conflict(
