@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 CHROMIUM_STAMP := $(VENV)/.chromium
+POPPLER_STAMP := $(VENV)/.poppler
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
 .PHONY: run test test-fast lint format bench install clean check worker
@@ -24,7 +25,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	touch $(DEV_STAMP)
 
-install: $(DEV_STAMP) $(CHROMIUM_STAMP)
+install: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP)
 
 # Embedded mode: SQLite file in ./var, the worker in-process, served on 127.0.0.1:8000.
 run: $(RUNTIME_STAMP)
@@ -42,12 +43,17 @@ $(CHROMIUM_STAMP): | $(BIN)/python
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 	touch $(CHROMIUM_STAMP)
 
+# The PDF tests read the text of a rendered invoice with Debian's pdftotext (poppler-utils).
+$(POPPLER_STAMP): | $(BIN)/python
+	test -x /usr/bin/pdftotext || (apt-get update && apt-get install -y poppler-utils)
+	touch $(POPPLER_STAMP)
+
 # The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432.
-test: $(DEV_STAMP) $(CHROMIUM_STAMP)
+test: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite without the tests marked slow (real server processes, fuzzing, the browser).
-test-fast: $(DEV_STAMP)
+test-fast: $(DEV_STAMP) $(POPPLER_STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
 # The gates CI runs before the tests: lint rules, formatting, types.

@@ -31,8 +31,11 @@ from customer_credit.checkout.routes import router as checkout_router
 from customer_credit.console.routes import mount_console
 from customer_credit.credit_control.aging_routes import router as aging_router
 from customer_credit.credit_control.routes import router as credit_control_router
+from customer_credit.credit_control.trust_routes import router as trust_router
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
+from customer_credit.documents.pages import console_router as documents_console_router
+from customer_credit.documents.routes import router as documents_router
 from customer_credit.errors import ConcurrentConflict
 from customer_credit.events.routes import router as events_router
 from customer_credit.invoices.routes import router as invoices_router
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(reminders_router)
     app.include_router(credit_control_router)
     app.include_router(aging_router)
+    app.include_router(documents_router)
+    app.include_router(documents_console_router)
+    app.include_router(trust_router)
 
     mount_console(app)
     mount_my_credits(app)

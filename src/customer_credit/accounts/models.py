@@ -27,6 +27,7 @@ class Account(Base):
         CheckConstraint("tolerance_units BETWEEN 0 AND 10000", name="tolerance"),
         CheckConstraint("pre_authorized_cents >= 0", name="pre_authorized"),
         CheckConstraint("status IN ('Open', 'Closed')", name="status"),
+        CheckConstraint("trust_level IN ('good', 'normal', 'watch')", name="trust_level"),
         # A public id names at most one open account per store; closed ones keep theirs for audit.
         Index(
             "uq_accounts_open_public_id",
@@ -60,6 +61,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # An operator's judgement of the customer: good, normal or watch (credit_control.trust).
+    trust_level: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
 
 
 class Holder(Base):

@@ -77,6 +77,8 @@ def account_wire(account: Account) -> dict:
         "email": account.email,
         "tolerance": numbers.tolerance,
         "availableBalance": numbers.available_balance,
+        # Extension (docs/credit-control.md, Trust level): not in the contract's schema.
+        "trustLevel": account.trust_level,
     }
     # The contract types description as a string (never null): left out when there is none.
     if account.description is not None:

@@ -1,6 +1,7 @@
-"""`customer-credit credit-control`: the overdue policy of a store and its per-account overrides
-(docs/credit-control.md). The CLI acts for the store under the name "cli", which the policy's
-updatedBy and an override's setBy/revokedBy record; "now" is the real time, as for the API."""
+"""`customer-credit credit-control`: the overdue policy of a store and its per-account overrides,
+and an account's trust level (docs/credit-control.md). The CLI acts for the store under the name
+"cli", which the policy's updatedBy, an override's setBy/revokedBy and a trust level change's
+`by` record; "now" is the real time, as for the API."""
 
 from typing import Annotated
 
@@ -10,7 +11,8 @@ from customer_credit.cli.database import open_database
 from customer_credit.cli.errors import fail
 
 app = typer.Typer(
-    help="Credit control: the overdue policy and its per-account overrides.", no_args_is_help=True
+    help="Credit control: the overdue policy, its per-account overrides, and trust levels.",
+    no_args_is_help=True,
 )
 
 
@@ -104,6 +106,43 @@ def override(
                     typer.echo(f"{account} has no overdue overrides")
     except DomainError as error:
         fail(error)
+
+
+@app.command("trust")
+def trust_level(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    store: Annotated[str, typer.Option(help="Store name.")],
+    level: Annotated[
+        str | None, typer.Argument(help="good, normal or watch; without it, show the level.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the change's event).")] = None,
+) -> None:
+    """Set an account's trust level (good, normal or watch), or show it and its last change."""
+    from customer_credit.accounts import service as accounts
+    from customer_credit.credit_control import trust
+    from customer_credit.db.base import utcnow
+    from customer_credit.errors import DomainError
+
+    try:
+        if level is None:
+            with open_database().read() as session:
+                found = accounts.get_account(session, _cli_principal(session, store), account)
+                line = f"{account}: trust level {found.trust_level}"
+                last = trust.last_change(session, found)
+                if last is not None:
+                    why = f": {last.reason}" if last.reason else ""
+                    line += f" (set by {last.by} at {last.at.isoformat()}{why})"
+        else:
+            with open_database().write() as session:
+                changed_account, changed = trust.set_trust_level(
+                    session, _cli_principal(session, store), account, level, reason, now=utcnow()
+                )
+                line = f"{account}: trust level {changed_account.trust_level}"
+                if not changed:
+                    line += " (unchanged)"
+    except DomainError as error:
+        fail(error)
+    typer.echo(line)
 
 
 def _history_line(row, status: str) -> str:

@@ -19,7 +19,8 @@ from customer_credit.console import overdue_pages, search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
-from customer_credit.credit_control import overdue_policy
+from customer_credit.credit_control import overdue_policy, trust
+from customer_credit.documents.service import default_period
 from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices.overdue_days import Lateness
@@ -280,6 +281,9 @@ def account_page(
                     "max": links.MY_CREDITS_LINK_MAX_HOURS,
                 },
                 is_open=account.status == OPEN,
+                statement_period=default_period(visit.presentation.zone, now),
+                trust_change=trust.last_change(session, account),
+                trust_levels=trust.TRUST_LEVELS,
                 **overdue_pages.override_section(session, account, now),
             ),
             status_code=status_code,
@@ -490,4 +494,29 @@ def revoke_overdue_override(
             session, visit.principal, public_id, now=now_of(request)
         ),
         "Override revoked: the overdue policy applies to the account again.",
+    )
+
+
+@router.post("/accounts/{public_id}/trust-level")
+def set_trust_level(
+    public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
+):
+    visit, form = posted
+    # Longer than the service's limit, so that a reason too long is refused, not cut short.
+    values = {"trustLevel": form_text(form, "trustLevel", 40), "reason": form_text(form, "reason", 1000)}
+    return _act(
+        request,
+        visit,
+        public_id,
+        "trust",
+        values,
+        lambda session: trust.set_trust_level(
+            session,
+            visit.principal,
+            public_id,
+            values["trustLevel"],
+            values["reason"] or None,
+            now=now_of(request),
+        ),
+        f"Trust level: {values['trustLevel'].lower()}.",
     )

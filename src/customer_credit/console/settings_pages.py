@@ -2,6 +2,7 @@
 console-only presentation: payment instructions, locale, currency and time zone."""
 
 import re
+from base64 import b64encode
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -14,6 +15,7 @@ from customer_credit.console.formatting import clean_currency, clean_locale, cle
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, redirect, render
+from customer_credit.documents import service as documents
 from customer_credit.errors import DomainError
 from customer_credit.stores import service as stores
 from customer_credit.stores.schemas import MAX_TRIGGERS, StoreConfigIn, config_wire
@@ -67,11 +69,13 @@ def _page(
     status_code=200,
     checkout=None,
     overdue=None,
+    documents_section=None,
 ):
-    if checkout is None or overdue is None:
+    if checkout is None or overdue is None or documents_section is None:
         with request.app.state.db.read() as session:
             checkout = checkout or checkout_pages.checkout_section(session, visit.store.id)
             overdue = overdue or overdue_pages.policy_section(session, visit.store.id)
+            documents_section = documents_section or _documents_section(session, visit.store.id)
     return render(
         request,
         "settings.html",
@@ -87,6 +91,7 @@ def _page(
             timezones=timezones(),
             **checkout,
             **overdue,
+            documents=documents_section,
         ),
         status_code=status_code,
     )
@@ -232,3 +237,61 @@ def save_overdue_policy(request: Request, posted: Annotated[tuple[Visit, FormDat
             messages=[Message("error", "The overdue policy was not saved: correct the fields marked below.")],
         )
     return redirect(request, "/admin/settings#overdue-policy", Message("ok", "Overdue policy saved."))
+
+
+def _documents_section(session, store_id: int, *, values: dict | None = None, errors=None) -> dict:
+    """The documents' section: the printed name and the logo (shown as a data: URL, which the
+    console's Content-Security-Policy allows for images)."""
+    config = stores.get_config(session, store_id)
+    logo = None
+    if config.logo and config.logo_media_type:
+        logo = f"data:{config.logo_media_type};base64,{b64encode(config.logo).decode()}"
+    return {
+        "values": values if values is not None else {"displayName": config.display_name or ""},
+        "errors": errors or {},
+        "logo": logo,
+    }
+
+
+def _uploaded(form: FormData, name: str) -> bytes | None:
+    """The bytes of an uploaded file, at most one past the logo limit (enough to refuse it);
+    None when the file field was left empty."""
+    upload = form.get(name)
+    if upload is None or isinstance(upload, str):
+        return None
+    data = upload.file.read(documents.MAX_LOGO_BYTES + 1)
+    return data or None
+
+
+@router.post("/settings/documents")
+def save_documents_settings(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    """The name and logo printed on PDF invoices and statements (documents.service checks them)."""
+    visit, form = posted
+    raw_name = form.get("displayName")
+    display_name = raw_name if isinstance(raw_name, str) else ""
+    try:
+        with request.app.state.db.write() as session:
+            documents.save_identity(
+                session,
+                visit.store.id,
+                display_name=display_name,
+                logo=_uploaded(form, "logo"),
+                remove_logo=form.get("removeLogo") == "on",
+            )
+    except DomainError as error:
+        with request.app.state.db.read() as session:
+            values = _values_of(stores.get_config(session, visit.store.id))
+            section = _documents_section(
+                session, visit.store.id, values={"displayName": display_name[:300]}, errors=details_of(error)
+            )
+        return _page(
+            request,
+            visit,
+            values,
+            documents_section=section,
+            status_code=error.status_code,
+            messages=[
+                Message("error", "The documents settings were not saved: correct the fields marked below.")
+            ],
+        )
+    return redirect(request, "/admin/settings#documents", Message("ok", "Documents settings saved."))

@@ -39,6 +39,7 @@ ACCOUNT_COLUMNS = [
     "preAuthorizedCredit",
     "holders",
     "createdAt",
+    "trustLevel",
 ]
 INVOICE_COLUMNS = [
     "id",
@@ -97,6 +98,7 @@ def accounts_csv(
                             numbers.pre_authorized,
                             text_cell(" ".join(holders.get(account.id, []))),
                             timestamp(account.created_at),
+                            account.trust_level,
                         ]
                     )
                 )

@@ -20,7 +20,9 @@ from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import CLOSED, OPEN, Account
 from customer_credit.auth import resources
 from customer_credit.auth.principal import Principal
+from customer_credit.credit_control import trust
 from customer_credit.csv_io.cells import read_text_cell
+from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
 from customer_credit.errors import DomainError, NotFound, field_error
 from customer_credit.invoices import service as invoices
@@ -156,6 +158,8 @@ def _account_row(session: Session, principal: Principal, row: dict[str, str]) ->
     tolerance_raw = row.get("tolerance", "").strip()
     limit = _amount("creditLimit", limit_raw) if limit_raw else None
     tolerance = _rate("tolerance", tolerance_raw) if tolerance_raw else None
+    trust_raw = row.get("trustLevel", "").strip()
+    trust_level = trust.check_level(trust_raw) if trust_raw else None
     description = read_text_cell(row.get("description", "")) or None
     public_id = clean_path_id("id", key, max_length=200)
     existing = account_queries.find_open(session, principal.store_id, public_id)
@@ -171,25 +175,35 @@ def _account_row(session: Session, principal: Principal, row: dict[str, str]) ->
             description=description,
             public_id=public_id,
         )
-        return key, CREATE, f"opened for {opened.email}, credit limit {from_cents(opened.credit_limit_cents)}"
+        detail = f"opened for {opened.email}, credit limit {from_cents(opened.credit_limit_cents)}"
+        if trust_level is not None:
+            _opened, changed = trust.set_trust_level(session, principal, public_id, trust_level, now=utcnow())
+            if changed:
+                detail += f", trust level {trust_level}"
+        return key, CREATE, detail
     changes = _account_changes(existing, document, document_type, email, limit, tolerance)
+    trust_before = existing.trust_level
     note = ""
     if description is not None and description != (existing.description or None):
         note = " (the description is set only when an account is opened; it was left as it is)"
-    if not changes:
+    if not changes and trust_level in (None, trust_before):
         return key, UNCHANGED, "already as in the file" + note
-    limit_changed = any(change.startswith("creditLimit") for change in changes)
-    tolerance_changed = any(change.startswith("tolerance") for change in changes)
-    accounts.update_account(
-        session,
-        principal,
-        public_id,
-        email=email,
-        document=document,
-        document_type=document_type,
-        credit_limit=limit if limit_changed else None,
-        tolerance=tolerance if tolerance_changed else None,
-    )
+    if changes:
+        limit_changed = any(change.startswith("creditLimit") for change in changes)
+        tolerance_changed = any(change.startswith("tolerance") for change in changes)
+        accounts.update_account(
+            session,
+            principal,
+            public_id,
+            email=email,
+            document=document,
+            document_type=document_type,
+            credit_limit=limit if limit_changed else None,
+            tolerance=tolerance if tolerance_changed else None,
+        )
+    if trust_level is not None and trust_level != trust_before:
+        trust.set_trust_level(session, principal, public_id, trust_level, now=utcnow())
+        changes.append(f"trustLevel: {trust_before} → {trust_level}")
     return key, UPDATE, "; ".join(changes) + note
 
 

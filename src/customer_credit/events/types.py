@@ -20,6 +20,7 @@ INVOICE_OVERDUE = "invoice.overdue"
 OVERDUE_POLICY_CHANGED = "store.overdue_policy_changed"
 OVERDUE_OVERRIDE_SET = "account.overdue_override_set"
 OVERDUE_OVERRIDE_REVOKED = "account.overdue_override_revoked"
+TRUST_LEVEL_CHANGED = "account.trust_level_changed"
 
 EVENT_TYPES = (
     ACCOUNT_OPENED,
@@ -41,4 +42,5 @@ EVENT_TYPES = (
     OVERDUE_POLICY_CHANGED,
     OVERDUE_OVERRIDE_SET,
     OVERDUE_OVERRIDE_REVOKED,
+    TRUST_LEVEL_CHANGED,
 )

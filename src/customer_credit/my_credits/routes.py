@@ -3,6 +3,8 @@ VtexIdclientAutCookie user token. The API extension that manages links is api_ro
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -11,13 +13,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
 from customer_credit.auth import service as auth_service
+from customer_credit.auth.principal import Principal
 from customer_credit.clock import now_of
 from customer_credit.console.formatting import presentation_of
 from customer_credit.console.web import SECURITY_HEADERS, make_environment, render, secure_cookies
+from customer_credit.dates import store_zone
+from customer_credit.documents import service as documents
+from customer_credit.documents.routes import pdf_response
 from customer_credit.errors import DomainError, Unauthorized
+from customer_credit.invoices.models import OPENED, PAID
 from customer_credit.my_credits import links
 from customer_credit.my_credits.api_routes import api
 from customer_credit.my_credits.service import customer_view
+from customer_credit.stores import service as stores
 from customer_credit.validation import normalize_email
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -114,8 +122,60 @@ def my_credits(request: Request):
                 "view": view,
                 "p": presentation_of(view.config),
                 "sign_out": sign_out_token(request.app.state.secret_key, link_token) if link_token else None,
+                "statement_period": documents.default_period(store_zone(view.config), now_of(request)),
             },
         )
+
+
+def _download(
+    request: Request, account_id: str, read: Callable[[Session, Principal, datetime], documents.Download]
+):
+    """A document of one of the customer's accounts: the accounts the My Credits page shows them
+    (customer_view: owner or holder, open, only the link's account with a link), nothing else."""
+    now = now_of(request)
+    with request.app.state.db.read() as session:
+        try:
+            customer = _customer(request, session)
+        except (Unauthorized, links.LinkRevoked) as error:
+            return _refused(request, error, "My Credits")
+        view = customer_view(
+            session, customer.store_id, customer.email, now=now, account_id=customer.account_id
+        )
+        if not view.config.my_credits_enabled:
+            return _problem(request, 403, "My Credits", "My Credits is not available for this store.")
+        if not any(item.account.public_id == account_id for item in view.accounts):
+            return _problem(request, 404, "Not found", "There is no such account among yours.")
+        principal = Principal(store_id=customer.store_id, name=customer.email, resources=frozenset())
+        try:
+            download = read(session, principal, now)
+        except DomainError as error:
+            return _problem(request, error.status_code, "My Credits", error.message.capitalize() + ".")
+    return pdf_response(download, HEADERS)
+
+
+@pages.get("/accounts/{account_id}/invoices/{invoice_id}/pdf")
+def invoice_pdf(account_id: str, invoice_id: str, request: Request):
+    def read(session: Session, principal: Principal, now: datetime) -> documents.Download:
+        # The page lists open and paid invoices only.
+        return documents.invoice_download(
+            session, principal, account_id, invoice_id, now=now, statuses=(OPENED, PAID)
+        )
+
+    return _download(request, account_id, read)
+
+
+@pages.get("/accounts/{account_id}/statement.pdf")
+def statement_pdf(account_id: str, request: Request):
+    params = request.query_params
+
+    def read(session: Session, principal: Principal, now: datetime) -> documents.Download:
+        zone = store_zone(stores.get_config(session, principal.store_id))
+        since, until = documents.local_window(
+            zone, str(params.get("from") or ""), str(params.get("to") or "")
+        )
+        return documents.statement_download(session, principal, account_id, since=since, until=until, now=now)
+
+    return _download(request, account_id, read)
 
 
 @pages.post("/sign-out")

@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customer_credit.db.base import Base, UtcDateTime, utcnow
@@ -45,3 +55,8 @@ class StoreConfig(Base):
     locale: Mapped[str] = mapped_column(String(35), default="en_US", server_default="en_US")
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The store's identity on documents (PDF invoices and statements): a name to print, and a
+    # logo (PNG or JPEG, small).
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    logo_media_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
