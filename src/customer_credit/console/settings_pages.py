@@ -246,8 +246,10 @@ def _documents_section(session, store_id: int, *, values: dict | None = None, er
     logo = None
     if config.logo and config.logo_media_type:
         logo = f"data:{config.logo_media_type};base64,{b64encode(config.logo).decode()}"
+    if values is None:
+        values = {"displayName": config.display_name or "", "attachInvoicePdf": config.attach_invoice_pdf}
     return {
-        "values": values if values is not None else {"displayName": config.display_name or ""},
+        "values": values,
         "errors": errors or {},
         "logo": logo,
     }
@@ -265,10 +267,12 @@ def _uploaded(form: FormData, name: str) -> bytes | None:
 
 @router.post("/settings/documents")
 def save_documents_settings(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
-    """The name and logo printed on PDF invoices and statements (documents.service checks them)."""
+    """The name and logo printed on PDF invoices and statements (documents.service checks them),
+    and whether reminder e-mails carry the invoice's PDF."""
     visit, form = posted
     raw_name = form.get("displayName")
     display_name = raw_name if isinstance(raw_name, str) else ""
+    attach_invoice_pdf = form.get("attachInvoicePdf") == "on"
     try:
         with request.app.state.db.write() as session:
             documents.save_identity(
@@ -277,12 +281,16 @@ def save_documents_settings(request: Request, posted: Annotated[tuple[Visit, For
                 display_name=display_name,
                 logo=_uploaded(form, "logo"),
                 remove_logo=form.get("removeLogo") == "on",
+                attach_invoice_pdf=attach_invoice_pdf,
             )
     except DomainError as error:
         with request.app.state.db.read() as session:
             values = _values_of(stores.get_config(session, visit.store.id))
             section = _documents_section(
-                session, visit.store.id, values={"displayName": display_name[:300]}, errors=details_of(error)
+                session,
+                visit.store.id,
+                values={"displayName": display_name[:300], "attachInvoicePdf": attach_invoice_pdf},
+                errors=details_of(error),
             )
         return _page(
             request,

@@ -20,7 +20,7 @@ from customer_credit.dates import parse_bound, store_zone
 from customer_credit.documents import pdf
 from customer_credit.errors import InvalidInput, NotFound, field_error
 from customer_credit.invoices import service as invoices
-from customer_credit.invoices.models import OPENED
+from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.ledger import statements
 from customer_credit.ledger.models import CREDIT, Statement
@@ -110,10 +110,14 @@ def save_identity(
     display_name: str,
     logo: bytes | None = None,
     remove_logo: bool = False,
+    attach_invoice_pdf: bool | None = None,
 ) -> None:
     """Sets the printed name; a new logo (checked by clean_logo) replaces the old one, and
-    `remove_logo` takes it away. Anything invalid raises before anything is saved."""
+    `remove_logo` takes it away. `attach_invoice_pdf`: whether reminder e-mails carry the
+    invoice's PDF (None keeps it). Anything invalid raises before anything is saved."""
     values: dict = {"display_name": clean_display_name(display_name)}
+    if attach_invoice_pdf is not None:
+        values["attach_invoice_pdf"] = attach_invoice_pdf
     if logo:
         values["logo"], values["logo_media_type"] = clean_logo(logo)
     elif remove_logo:
@@ -130,14 +134,20 @@ def invoice_document(
     """The invoice as the API shows it at `now` (the request's clock): 404 InvoiceNotFound
     for another account's or another store's invoice."""
     invoice = invoices.get_invoice(session, principal, account_public_id, invoice_id)
-    account = session.get(Account, invoice.account_id)
-    config = stores.get_config(session, principal.store_id)
+    return document_of_invoice(session, invoice, session.get(Account, invoice.account_id), now=now)
+
+
+def document_of_invoice(
+    session: Session, invoice: Invoice, account: Account | None, *, now: datetime
+) -> pdf.InvoiceDocument:
+    """An invoice already read (and checked to be the caller's) with its figures at `now`."""
+    config = stores.get_config(session, invoice.store_id)
     late = Lateness.of_store(config, now).of(invoice)
     return pdf.InvoiceDocument(
-        identity=store_identity(session, principal.store_id),
+        identity=store_identity(session, invoice.store_id),
         invoice_id=invoice.public_id,
         friendly_id=invoice.friendly_id,
-        account_id=account_public_id,
+        account_id=account.public_id if account is not None else "",
         owner_email=account.email if account is not None else "",
         installment=invoice.installment,
         installments=invoice.number_of_installments,
@@ -173,7 +183,23 @@ def invoice_download(
     document = invoice_document(session, principal, account_public_id, invoice_id, now=now)
     if statuses is not None and document.status not in statuses:
         raise NotFound(f"no invoice {invoice_id} on account {account_public_id}", code="InvoiceNotFound")
-    return Download(safe_filename(f"invoice-{document.friendly_id}"), document)
+    return Download(invoice_filename(document), document)
+
+
+def invoice_filename(document: pdf.InvoiceDocument) -> str:
+    return safe_filename(f"invoice-{document.friendly_id}")
+
+
+def reminder_attachment(
+    session: Session, invoice: Invoice, account: Account, *, now: datetime
+) -> Download | None:
+    """The invoice's PDF for a reminder sent at `now` (the figures of the reminder's body), when
+    the store attaches it (`attach_invoice_pdf`); None otherwise. Read in the caller's session;
+    render it after the session has ended."""
+    if not stores.get_config(session, invoice.store_id).attach_invoice_pdf:
+        return None
+    document = document_of_invoice(session, invoice, account, now=now)
+    return Download(invoice_filename(document), document)
 
 
 # --- Statements ----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Sending claimed reminders: take a batch in one transaction (rendering each message from the
-invoice as it is then), send outside any transaction, record each outcome in another.
+invoice as it is then), send outside any transaction, record each outcome in another. The
+invoice's PDF, when the store attaches it, is read in the claim with the same clock as the body
+and rendered after that transaction, just before its message is sent.
 
 At most once: a reminder being sent is leased; if its worker dies before recording the
 outcome, the reminder is marked `abandoned` when the lease ends, not sent again. A send the
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import OPEN, Account, Holder
 from customer_credit.db.engine import Database
+from customer_credit.documents import service as documents
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.invoices.overdue_days import Lateness, days_until_due
 from customer_credit.reminders import mail
@@ -52,6 +55,8 @@ class Outgoing:
     attempt: int
     email: EmailMessage
     filename_stem: str
+    # The invoice's PDF as read in the claim; rendered outside any transaction (with_attachment).
+    attachment: documents.Download | None = None
 
 
 def templates_for(session: Session, store_id: int, kind: str) -> TemplateSet:
@@ -157,9 +162,22 @@ def claim(
             stem = (
                 f"{reminder.scheduled_at:%Y%m%dT%H%M%SZ}-{invoice.friendly_id}-{reminder.kind}{reminder.days}"
             )
-            outgoing.append(Outgoing(reminder.id, reminder.attempts, email, stem))
+            attachment = documents.reminder_attachment(session, invoice, account, now=now)
+            outgoing.append(Outgoing(reminder.id, reminder.attempts, email, stem, attachment))
         handled = len(reminders)
     return outgoing, handled
+
+
+def with_attachment(item: Outgoing) -> EmailMessage:
+    """The message with the invoice's PDF attached, if it has one; renders it (no database)."""
+    if item.attachment is not None:
+        item.email.add_attachment(
+            item.attachment.render(),
+            maintype="application",
+            subtype="pdf",
+            filename=item.attachment.filename,
+        )
+    return item.email
 
 
 def record_outcome(
@@ -205,7 +223,16 @@ def send_due(db: Database, now: datetime) -> int:
         for item in outgoing:
             permanent = False
             try:
-                note = sender.send(item.email, item.filename_stem)
+                email = with_attachment(item)
+            except Exception as broken:
+                # The same figures would fail the same way: no retry. The reminder is leased, so
+                # leaving it would only end as abandoned; the reason is recorded instead.
+                log.exception("cannot render a reminder's invoice PDF", extra={"reminder": item.reminder_id})
+                reason = f"cannot render the invoice PDF: {type(broken).__name__}: {broken}"
+                record_outcome(db, item, now, settings, note=None, error=reason, permanent=True)
+                continue
+            try:
+                note = sender.send(email, item.filename_stem)
                 error = None
             except mail.SendError as failure:
                 note, error, permanent = None, str(failure), failure.permanent

@@ -10,6 +10,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,3 +61,5 @@ class StoreConfig(Base):
     display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     logo_media_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Reminder e-mails carry the invoice as a PDF attachment (documents.pdf).
+    attach_invoice_pdf: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -69,6 +69,7 @@ def _default_config(store_id: int) -> StoreConfig:
         display_name=None,
         logo=None,
         logo_media_type=None,
+        attach_invoice_pdf=False,
         locale="en_US",
         currency="USD",
         timezone="UTC",
