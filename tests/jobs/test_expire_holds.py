@@ -3,7 +3,7 @@ goes down, no ledger entry) and cannot be settled after that; two workers at onc
 hold exactly once."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -29,8 +29,8 @@ def hold_expiry_only(database, clock: datetime) -> Worker:
     return Worker(database, clock=at(clock), jobs=jobs)
 
 
-def test_the_worker_releases_an_expired_hold_and_settlement_is_refused(api, database):
-    now = datetime.now(UTC)
+def test_the_worker_releases_an_expired_hold_and_settlement_is_refused(api, database, frozen_clock):
+    now = frozen_clock()
     opened = open_account(api, credit_limit="100")
     expiring = hold(api, opened["id"], "30", expirationDate=stamp(now + timedelta(minutes=5)))
     assert expiring.status_code == 200, expiring.text
@@ -71,8 +71,8 @@ def test_the_worker_releases_an_expired_hold_and_settlement_is_refused(api, data
         assert recompute_mismatches(session, api.store.id) == []
 
 
-def test_an_expired_hold_is_not_counted_twice_by_a_cancel(api, database):
-    now = datetime.now(UTC)
+def test_an_expired_hold_is_not_counted_twice_by_a_cancel(api, database, frozen_clock):
+    now = frozen_clock()
     opened = open_account(api, credit_limit="100")
     expiring = hold(api, opened["id"], "30", expirationDate=stamp(now + timedelta(minutes=5)))
     Worker(database, clock=at(now + timedelta(minutes=6))).run_once()
@@ -85,11 +85,13 @@ def test_an_expired_hold_is_not_counted_twice_by_a_cancel(api, database):
 
 
 @pytest.mark.postgresql_only
-def test_two_workers_at_once_release_each_hold_exactly_once(api, database):
+def test_two_workers_at_once_release_each_hold_exactly_once(api, database, frozen_clock):
     if database.is_sqlite:
         pytest.skip("several workers at once are a PostgreSQL deployment")
     for _ in range(2):
-        now = datetime.now(UTC)
+        # The app's clock: the holds' expiration dates are checked against it.
+        frozen_clock.set(frozen_clock() + timedelta(minutes=11))
+        now = frozen_clock()
         deadline = now + timedelta(minutes=10)
         # Clear anything else due by then, so that the counts below are ours alone.
         hold_expiry_only(database, deadline).run_once()

@@ -2,7 +2,7 @@
 settlements (first, repeated, lowered, raised) and refunds."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -142,12 +142,12 @@ def test_installments_1_and_99_are_accepted(api):
     assert all(dec(i["value"]) == 1 for i in issued)
 
 
-def test_expiration_date_in_the_past_is_refused(api):
+def test_expiration_date_in_the_past_is_refused(api, frozen_clock):
     opened = open_account(api)
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    past = (frozen_clock() - timedelta(minutes=1)).isoformat()
     refused(hold(api, opened["id"], "10", expirationDate=past), 400)
     refused(hold(api, opened["id"], "10", expirationDate="tomorrow"), 400)
-    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (frozen_clock() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     taken = hold(api, opened["id"], "10", expirationDate=future)
     assert_matches("post", HOLDS, taken)
     assert when(taken.json()["expirationDate"]) == when(future)
