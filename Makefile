@@ -6,6 +6,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 CHROMIUM_STAMP := $(VENV)/.chromium
 POPPLER_STAMP := $(VENV)/.poppler
+PGBOUNCER_STAMP := $(VENV)/.pgbouncer
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
 .PHONY: run test test-fast lint format bench install clean check worker
@@ -25,7 +26,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.lock
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	touch $(DEV_STAMP)
 
-install: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP)
+install: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP) $(PGBOUNCER_STAMP)
 
 # Embedded mode: SQLite file in ./var, the worker in-process, served on 127.0.0.1:8000.
 run: $(RUNTIME_STAMP)
@@ -48,9 +49,18 @@ $(POPPLER_STAMP): | $(BIN)/python
 	test -x /usr/bin/pdftotext || (apt-get update && apt-get install -y poppler-utils)
 	touch $(POPPLER_STAMP)
 
-# The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432.
-test: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# tests/scaleout runs the bank load through Debian's pgbouncer in transaction pooling mode
+# (the test starts its own pgbouncer process on a free port).
+$(PGBOUNCER_STAMP): | $(BIN)/python
+	test -x /usr/sbin/pgbouncer || (apt-get update && apt-get install -y pgbouncer)
+	touch $(PGBOUNCER_STAMP)
+
+# The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432: the tests that
+# share nothing beyond their own database on both cores, then the slow ones (real server and
+# worker processes, timing-sensitive concurrency, the browser) one at a time.
+test: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP) $(PGBOUNCER_STAMP)
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # The suite without the tests marked slow (real server processes, fuzzing, the browser).
 test-fast: $(DEV_STAMP) $(POPPLER_STAMP)

@@ -25,6 +25,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-growth", action="store_true")
     parser.add_argument("--no-bank", action="store_true", help="skip the long bank run (bench/bank.py)")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 1 vs 2 server processes runs")
+    parser.add_argument("--scale-duration", type=float, default=defaults.scale_duration_s)
     parser.add_argument("--bank-arg", action="append", default=[], help="passed to bench/bank.py")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases afterwards")
     parser.add_argument("--out", type=Path, default=defaults.out)
@@ -47,6 +49,8 @@ def parse(argv: list[str]) -> Options:
         sqlite=not args.no_sqlite,
         growth=not args.no_growth,
         bank=not args.no_bank,
+        scale=not args.no_scale,
+        scale_duration_s=args.scale_duration,
         bank_args=args.bank_arg,
         keep=args.keep,
         out=args.out,

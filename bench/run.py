@@ -12,6 +12,7 @@ from pathlib import Path
 from bench import data, machine, pgbench, profiling, scenarios, wrk
 from bench.report import LoadInfo, Report, render
 from bench.results import Row, Target
+from bench.scale import ScaleOut, run_scale
 from bench.scenarios import Load
 from bench.server import Server
 
@@ -52,6 +53,9 @@ class Options:
     sqlite: bool = True
     growth: bool = True
     bank: bool = True
+    # The reads and the purchase cycle on 1, then 2 server processes (bench/scale.py).
+    scale: bool = True
+    scale_duration_s: float = 8
     bank_args: list[str] = field(default_factory=list)
     keep: bool = False
     growth_searches: tuple[str, ...] = TARGET_SEARCHES + ("unfiltered",)
@@ -78,6 +82,7 @@ class Options:
             profile=False,
             plans=True,
             bank=False,
+            scale_duration_s=1,
             out=out,
             workdir=workdir,
             growth_searches=("by account",),
@@ -101,6 +106,7 @@ class Outcome:
     pgbench_result: pgbench.PgbenchResult | None = None
     growth: dict[str, tuple[float, float]] = field(default_factory=dict)
     rss: dict[str, dict[int, float]] = field(default_factory=dict)
+    scale: ScaleOut | None = None
 
 
 def _database_label(version: str, invoices: int) -> str:
@@ -303,6 +309,19 @@ def _postgresql(options, report, outcome, name, workdir, load) -> None:
     section.rows += [reference, cycle]
     (options.out.parent / "pgbench-cycle.sql").write_text(script)
     report.checks.append(("PostgreSQL, after pgbench", data.check(url)))
+    if options.scale:
+        outcome.scale = run_scale(
+            report,
+            outcome.rows,
+            url,
+            ds,
+            workdir,
+            connections=options.connections,
+            duration_s=options.scale_duration_s,
+            warmup_s=options.warmup_s,
+            database=database,
+        )
+        report.checks.append(("PostgreSQL, after the scale-out runs", data.check(url)))
 
 
 def _plans(options, report, ds, database) -> None:
@@ -622,6 +641,16 @@ def _targets(report: Report, outcome: Outcome) -> None:
                 f"largest worker {peak:.0f} MiB after the benchmark; growth between the read runs "
                 f"{growth:+.1f} MiB",
                 peak <= 300 and growth <= RSS_NOISE_MIB,
+            )
+        )
+    if outcome.scale is not None:
+        ratios = outcome.scale.ratios
+        targets.append(
+            Target(
+                "scale-out, 2 server processes",
+                "report the throughput ratio to 1 process",
+                f"reads ×{ratios['reads']:.2f}, purchase cycle ×{ratios['cycle']:.2f}",
+                None,
             )
         )
     checks = [count for _when, count in report.checks]

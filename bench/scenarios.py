@@ -66,6 +66,8 @@ def _drive(
             threads=threads,
             duration_s=duration_s,
             headers=headers,
+            # Several server processes (bench/scale.py): wrk spreads its threads over them.
+            spread_over_ports=getattr(server, "spread_ports", None),
         )
     finally:
         server_cpu_s, database_cpu_s = server_meter.stop(), database_meter.stop()

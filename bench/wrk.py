@@ -91,8 +91,10 @@ def run(
     duration_s: float,
     headers: dict[str, str] | None = None,
     timeout_s: int = 10,
+    spread_over_ports: list[int] | None = None,
 ) -> LoadResult:
-    """Runs bench/lua/<scenario>.lua (after common.lua) against `base_url`."""
+    """Runs bench/lua/<scenario>.lua (after common.lua) against `base_url`; with
+    `spread_over_ports`, wrk's threads take those ports of 127.0.0.1 in turn instead."""
     binary = ensure_wrk()
     script = (LUA / "common.lua").read_text() + "\n" + (LUA / f"{scenario}.lua").read_text()
     with tempfile.NamedTemporaryFile("w", suffix=f"-{scenario}.lua", delete=False) as handle:
@@ -115,7 +117,12 @@ def run(
         command += ["-H", f"{name}: {value}"]
     command += [base_url, "--", *args]
     try:
-        stdout, stderr, returncode, cpu_s = _run_measured(command, duration_s + timeout_s + 60)
+        env = (
+            {**os.environ, "BENCH_PORTS": ",".join(map(str, spread_over_ports))}
+            if spread_over_ports
+            else None
+        )
+        stdout, stderr, returncode, cpu_s = _run_measured(command, duration_s + timeout_s + 60, env)
     finally:
         os.unlink(script_path)
     if returncode != 0:
@@ -145,11 +152,13 @@ def run(
     )
 
 
-def _run_measured(command: list[str], timeout_s: float) -> tuple[str, str, int, float]:
+def _run_measured(
+    command: list[str], timeout_s: float, env: dict | None = None
+) -> tuple[str, str, int, float]:
     """Runs the command; also returns the CPU seconds (user + system) it used, which shows
     whether the load generator could be the bottleneck."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         deadline = time.monotonic() + timeout_s
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)

@@ -3,8 +3,18 @@
 local threads = {}
 local started = 0
 
+-- BENCH_PORTS (bench/wrk.py sets it for a run over several server processes): the threads take
+-- the ports in turn, as a load balancer spreads connections over its nodes.
+local spread_ports = {}
+for port in string.gmatch(os.getenv("BENCH_PORTS") or "", "%d+") do
+  table.insert(spread_ports, port)
+end
+
 function setup(thread)
   thread:set("thread_index", started)
+  if #spread_ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", spread_ports[(started % #spread_ports) + 1])[1]
+  end
   started = started + 1
   table.insert(threads, thread)
 end

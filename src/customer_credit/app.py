@@ -23,13 +23,14 @@ from customer_credit.api.middleware import (
     RequestContextMiddleware,
     TrailingSlashMiddleware,
 )
-from customer_credit.api.ratelimit import RateLimiter
+from customer_credit.api.ratelimit import rate_limiter_for
 from customer_credit.api.wire import JsonResponse
 from customer_credit.checkout.admin_routes import router as checkout_admin_router
 from customer_credit.checkout.routes import PREFIX as CHECKOUT_PREFIX
 from customer_credit.checkout.routes import router as checkout_router
 from customer_credit.console.routes import mount_console
 from customer_credit.credit_control.aging_routes import router as aging_router
+from customer_credit.credit_control.money_routes import router as credit_control_money_router
 from customer_credit.credit_control.routes import router as credit_control_router
 from customer_credit.credit_control.trust_routes import router as trust_router
 from customer_credit.db.base import utcnow
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         yield
         if worker is not None:
             worker.stop()
+        app.state.rate_limiter.close()
         if database is None:
             db.dispose()
 
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.clock = utcnow  # "now" for requests (customer_credit.clock); tests freeze it
     app.state.secret_key = settings.resolved_secret_key()
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.rate_limiter = rate_limiter_for(settings)
 
     for router in (
         accounts_router,
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(documents_router)
     app.include_router(documents_console_router)
     app.include_router(trust_router)
+    app.include_router(credit_control_money_router)
 
     mount_console(app)
     mount_my_credits(app)

@@ -61,7 +61,10 @@ def parse_bound(field: str, raw: str | None, *, upper: bool) -> tuple[datetime, 
 
 
 def timestamp(moment: datetime | None) -> str | None:
-    """The wire form of a moment: UTC, microseconds, 'Z'."""
+    """The wire form of a moment: UTC, microseconds, 'Z' (a moment in another zone is converted;
+    a naive one is taken as UTC, as the database gives them)."""
     if moment is None:
         return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

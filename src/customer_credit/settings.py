@@ -32,9 +32,21 @@ class Settings(BaseSettings):
     # As many PostgreSQL connections as request threads (anyio's 40): with fewer, the requests
     # beyond the pool opened and closed a connection each (hundreds a second under load).
     db_pool_size: int = 40
+    # A streaming replica (PostgreSQL) for the reads that may lag: searches, CSV exports and
+    # console lists; empty: the primary serves everything (docs/read-replica-and-pgbouncer.md).
+    read_database_url: str = ""
+    # The database URLs go through a transaction pooler (pgbouncer, pool_mode=transaction):
+    # psycopg then prepares no statements, since a prepared statement stays on a server
+    # connection that the pooler hands to another client after the transaction.
+    db_transaction_pooler: bool = False
     # Requests per second allowed to one credential; 0 disables rate limiting.
     rate_limit_per_second: float = 0
     rate_limit_burst: int = 100
+    # Several server processes or hosts (docs/scaling.md): with a Redis URL the rate limiter's
+    # buckets live there, so a credential's limit holds across every node; empty keeps them in
+    # each process (one node needs no Redis). The prefix starts every key written there.
+    redis_url: str = ""
+    redis_key_prefix: str = "customer-credit:"
     # Runs the background jobs inside the API process (the embedded default of `make run`).
     run_worker_in_process: bool = False
     worker_interval_s: float = 5.0

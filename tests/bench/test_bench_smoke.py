@@ -200,3 +200,19 @@ def test_checkout_payments_are_approved_and_held(smoke):
     assert check.holds_in_db == check.approved_in_db
     assert "## Checkout payments (PostgreSQL)" in options.out.read_text()
     assert any(target.scenario.startswith("checkout payments") for target in outcome.report.targets)
+
+
+def test_scale_out_runs_on_one_then_two_processes_and_reports_the_ratio(smoke):
+    """bench/scale.py: the reads and the purchase cycle on 1, then 2 server processes, each
+    answered in full; both processes of the second run served (wrk spread its connections)."""
+    options, outcome = smoke
+    for name in ("scale reads 1", "scale reads 2", "scale cycle 1", "scale cycle 2"):
+        row = outcome.rows[name]
+        assert row.requests > 0 and row.errors == 0, (name, row)
+    assert set(outcome.scale.ratios) == {"reads", "cycle"}
+    assert all(ratio > 0 for ratio in outcome.scale.ratios.values())
+    assert len(outcome.scale.cpu_by_process) == 2 and min(outcome.scale.cpu_by_process) > 0
+    text = options.out.read_text()
+    assert "## Scale-out: 1 and 2 server processes (PostgreSQL)" in text
+    assert "| load | 1 process | 2 processes | ratio |" in text
+    assert any(target.scenario == "scale-out, 2 server processes" for target in outcome.report.targets)

@@ -45,6 +45,8 @@ from sqlalchemy import select
 
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import Account
+from customer_credit.credit_control import adjustments, balance, dunning
+from customer_credit.credit_control.models import CREDIT_NOTE, WRITE_OFF, DunningLevel
 from customer_credit.db.base import utcnow
 from customer_credit.errors import DomainError
 from customer_credit.invoices import service as invoices
@@ -78,6 +80,10 @@ CAPS = {
     "release_hold": 4,
     "settle": 6,
     "refund": 5,
+    "adjust": 5,
+    "apply_balance": 4,
+    "late_fee": 3,
+    "refund_in_full": 3,
 }
 # Enough capped steps that need neither holds nor invoices for any example to run its course.
 assert (
@@ -170,6 +176,8 @@ class ModelAccount:
     credit_entries: list[CreditEntry] = field(default_factory=list)
     manual_debits: int = 0
     refund_excess: int = 0
+    # Unapplied credit now paying invoices (credit_control.balance): applications − reversals.
+    applied_balance: int = 0
     statement_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -188,12 +196,17 @@ class ModelHold:
     refund_excess: int = 0
     # What invoice cancellations released (what was still owed on each).
     cancelled: int = 0
+    # What credit notes and write-offs took off its invoices.
+    adjusted: int = 0
     invoices: list[str] = field(default_factory=list)
+    # A late fee: the overdue invoice it was charged for.
+    fee_for: str | None = None
 
     @property
     def refundable(self) -> int:
-        """domain.md: a refund is at most settled − already refunded − already cancelled."""
-        return self.settled - self.refunded - self.cancelled
+        """domain.md: a refund is at most settled − already refunded − already cancelled (and,
+        here, − already credited or written off)."""
+        return self.settled - self.refunded - self.cancelled - self.adjusted
 
 
 @dataclass
@@ -206,6 +219,11 @@ class ModelInvoice:
     status: str = "Opened"
     postponed_days: int = 0
     postponements: int = 0
+    credited: int = 0
+    written_off: int = 0
+    balance_applied: int = 0
+    # Dunning steps (days) already charged a late fee.
+    fee_steps: set[int] = field(default_factory=set)
 
     @property
     def owed(self) -> int:
@@ -289,6 +307,9 @@ INVOICE_COLUMNS = (
     Invoice.due_at,
     Invoice.original_due_at,
     Invoice.postponement_count,
+    Invoice.credited_cents,
+    Invoice.written_off_cents,
+    Invoice.balance_applied_cents,
     Invoice.observation,
     Invoice.updated_at,
     Invoice.resolved_at,
@@ -940,12 +961,60 @@ class LedgerMachine(RuleBasedStateMachine):
             and any(self.invoices[i].paid or self.invoices[i].status == "Cancelled" for i in h.invoices),
             can_refund,
         )
-        account = self.accounts[hold.account]
         refundable = hold.refundable
         choices = [AMOUNTS, st.just(refundable + 1)]
         if refundable > 0:
             choices += [st.just(refundable)] * 3 + [st.integers(1, refundable)] * 3
         value = data.draw(st.one_of(*choices), label="refund")
+        self._refund(hold, value)
+
+    @precondition(
+        lambda self: self.calls["refund_in_full"] < CAPS["refund_in_full"]
+        and any(
+            h.status == "Settled" and h.refundable > 0 and self.paid_on(h) > h.refund_excess
+            for h in self.holds.values()
+        )
+    )
+    @rule(data=st.data())
+    def refund_in_full(self, data):
+        """All that is left to refund of a purchase partly paid: what was paid comes back as
+        credit, which the balance applications can then spend."""
+        self.calls["refund_in_full"] += 1
+        eligible = {
+            key: h
+            for key, h in self.holds.items()
+            if h.status == "Settled" and h.refundable > 0 and self.paid_on(h) > h.refund_excess
+        }
+        # Mostly a purchase whose account has other invoices open: the credit can go to them.
+        elsewhere = {
+            key: h
+            for key, h in eligible.items()
+            if any(
+                i.status == "Opened"
+                and i.transaction != key
+                and self._invoice_account(i).public_id == h.account
+                for i in self.invoices.values()
+            )
+        }
+        if elsewhere and data.draw(st.integers(0, 3), label="elsewhere") > 0:
+            eligible = elsewhere
+        hold = self.pick(data, eligible)
+        self._refund(hold, hold.refundable)
+        # Then, mostly, spend some of the credit it left on another open invoice.
+        account = self.accounts[hold.account]
+        targets = {
+            key: i
+            for key, i in self.invoices.items()
+            if i.status == "Opened" and self._invoice_account(i) is account
+        }
+        OUTCOMES[f"refund_in_full: targets {bool(targets)} credit {self.unapplied(account) > 0}"] += 1
+        if targets and self.unapplied(account) > 0 and data.draw(st.integers(0, 3), label="spend") > 0:
+            self.changing_outside_attempt()
+            self._apply(self.pick(data, targets), data)
+
+    def _refund(self, hold: ModelHold, value: int) -> None:
+        account = self.accounts[hold.account]
+        refundable = hold.refundable
         if hold.status != "Settled":
             refusals = {"TransactionNotSettled"}
         elif value > refundable:
@@ -1006,8 +1075,12 @@ class LedgerMachine(RuleBasedStateMachine):
         invoice.status = "Cancelled"
 
     def _reverse(self, invoice: ModelInvoice) -> None:
-        self._invoice_account(invoice).balance -= invoice.paid
+        account = self._invoice_account(invoice)
+        # The cash part bounces; the part paid from the balance is credit again.
+        account.balance -= invoice.paid - invoice.balance_applied
+        account.applied_balance -= invoice.balance_applied
         invoice.paid = 0
+        invoice.balance_applied = 0
         invoice.status = "Opened"
 
     @precondition(lambda self: any(i.status != "Cancelled" for i in self.invoices.values()))
@@ -1152,6 +1225,178 @@ class LedgerMachine(RuleBasedStateMachine):
             invoice.postponed_days += due_days
             invoice.postponements += 1
 
+    # -- credit control: credit notes, write-offs, applied balances, late fees ---------------
+
+    def unapplied(self, account: ModelAccount) -> int:
+        """balance + what the account's Opened invoices still owe (credit_control.balance)."""
+        owed = sum(
+            invoice.owed
+            for invoice in self.invoices.values()
+            if invoice.status == "Opened" and self._invoice_account(invoice) is account
+        )
+        return account.balance + owed
+
+    def _amount_against(self, data, owed: int, label: str) -> int:
+        """Mostly within what is owed; sometimes all of it, or a cent more."""
+        choices = []
+        if owed > 1:
+            choices += [st.integers(1, owed - 1)] * 3
+        if owed:
+            choices += [st.just(owed)] * 2
+        choices.append(st.just(owed + 1))
+        return data.draw(st.one_of(*choices), label=label)
+
+    @precondition(
+        lambda self: self.calls["adjust"] < CAPS["adjust"]
+        and any(i.status != "Cancelled" for i in self.invoices.values())
+    )
+    @rule(data=st.data(), kind=st.sampled_from([CREDIT_NOTE, WRITE_OFF]))
+    def adjust(self, data, kind):
+        """A credit note or a write-off on an invoice."""
+        self.calls["adjust"] += 1
+        invoice = self.pick(data, self.invoices, lambda i: i.status == "Opened")
+        account = self._invoice_account(invoice)
+        amount = self._amount_against(data, invoice.owed, "adjustment")
+        refusals: set[str] = set()
+        if invoice.status == "Cancelled":
+            refusals = {"InvoiceCancelled"}
+        elif invoice.status == "Paid":
+            refusals = {"InvoiceAlreadyPaid"}
+        elif amount > invoice.owed:
+            refusals = {"CreditNoteExceedsOwed" if kind == CREDIT_NOTE else "WriteOffExceedsOwed"}
+        done = self.attempt(
+            lambda session: adjustments.issue(
+                session,
+                self.principal,
+                account.public_id,
+                invoice.public_id,
+                kind=kind,
+                value=money(amount),
+                reason="property",
+                now=utcnow(),
+            ),
+            refusals,
+        )
+        if done is REFUSED:
+            return
+        invoice.value -= amount
+        if kind == CREDIT_NOTE:
+            invoice.credited += amount
+        else:
+            invoice.written_off += amount
+        self.holds[invoice.transaction].adjusted += amount
+        account.balance += amount
+        if invoice.value == invoice.paid:
+            invoice.status = "Paid" if invoice.paid > 0 else "Cancelled"
+            OUTCOMES[f"{kind}: resolves the invoice"] += 1
+
+    @precondition(
+        lambda self: self.calls["apply_balance"] < CAPS["apply_balance"]
+        and any(i.status != "Cancelled" for i in self.invoices.values())
+    )
+    @rule(data=st.data())
+    def apply_balance(self, data):
+        """Pays part of an invoice from the account's unapplied credit."""
+        self.calls["apply_balance"] += 1
+        spendable = {
+            key: i
+            for key, i in self.invoices.items()
+            if i.status == "Opened" and self.unapplied(self._invoice_account(i)) > 0
+        }
+        OUTCOMES[f"apply_balance: credit to spend {bool(spendable)}"] += 1
+        if spendable and data.draw(st.integers(0, 3), label="spendable") > 0:
+            invoice = self.pick(data, spendable)
+        else:
+            invoice = self.pick(data, self.invoices, lambda i: i.status == "Opened")
+        self._apply(invoice, data)
+
+    def _apply(self, invoice: ModelInvoice, data) -> None:
+        account = self._invoice_account(invoice)
+        available = self.unapplied(account)
+        amount = self._amount_against(data, min(invoice.owed, max(available, 0)) or invoice.owed, "applied")
+        refusals: set[str] = set()
+        if invoice.status == "Cancelled":
+            refusals = {"InvoiceCancelled"}
+        elif invoice.status == "Paid":
+            refusals = {"InvoiceAlreadyPaid"}
+        elif amount > invoice.owed:
+            refusals = {"PaymentExceedsOwed"}
+        elif amount > available:
+            refusals = {"InsufficientBalance"}
+        done = self.attempt(
+            lambda session: balance.apply_balance(
+                session,
+                self.principal,
+                account.public_id,
+                invoice.public_id,
+                value=money(amount),
+                now=utcnow(),
+            ),
+            refusals,
+        )
+        if done is REFUSED:
+            return
+        invoice.paid += amount
+        invoice.balance_applied += amount
+        account.applied_balance += amount
+        if invoice.paid == invoice.value:
+            invoice.status = "Paid"
+
+    @precondition(
+        lambda self: self.calls["late_fee"] < CAPS["late_fee"]
+        and len(self.holds) < MAX_HOLDS
+        and any(i.status == "Opened" for i in self.invoices.values())
+    )
+    @rule(data=st.data(), days=st.sampled_from([3, 10]), fee=st.integers(1, 5_000))
+    def late_fee(self, data, days, fee):
+        """The dunning job's charge of a late fee (a fixed amount) for one invoice and step."""
+        self.calls["late_fee"] += 1
+        invoice = self.pick(
+            data, self.invoices, lambda i: i.status == "Opened" and self.holds[i.transaction].fee_for is None
+        )
+        account = self._invoice_account(invoice)
+        if invoice.status != "Opened" or self.holds[invoice.transaction].fee_for is not None:
+            return
+        self.changing_outside_attempt()
+        with self.database.write() as session:
+            level = session.get(DunningLevel, (self.store.id, days))
+            if level is None:
+                level = DunningLevel(store_id=self.store.id, days=days, name=f"+{days}", fee_due_days=10)
+                session.add(level)
+            level.fee_fixed_cents, level.fee_rate_units = fee, 0
+            session.flush()
+            row = session.scalar(
+                select(Account)
+                .where(Account.public_id == account.public_id, Account.store_id == self.store.id)
+                .where(Account.status == "Open")
+                .with_for_update()
+            )
+            target = session.scalar(select(Invoice).where(Invoice.public_id == invoice.public_id))
+            charged = dunning.charge_fee(session, row, target, level, utcnow())
+            public_id = None if charged is None else charged.public_id
+        if days in invoice.fee_steps:
+            assert public_id is None, "a step was charged twice"
+            return
+        assert public_id is not None
+        invoice.fee_steps.add(days)
+        transaction_id = public_id.rsplit("-", 1)[0]
+        hold = ModelHold(
+            transaction_id,
+            account.public_id,
+            True,
+            1,
+            0,
+            fee,
+            False,
+            status="Settled",
+            settled=fee,
+            fee_for=invoice.public_id,
+        )
+        self.holds[transaction_id] = hold
+        self.issue(hold, fee)
+        account.balance -= fee
+        OUTCOMES["late fee: charged"] += 1
+
     # -- manual debits ----------------------------------------------------------------------
 
     @precondition(lambda self: self.calls["decrease_balance"] < CAPS["decrease_balance"])
@@ -1292,9 +1537,12 @@ class LedgerMachine(RuleBasedStateMachine):
                     assert money(expected.other) == Decimal(meta["creditLimit"])
             # What is still owed on Opened invoices (value − creditValue) is what the balance
             # says, once manual debits and refunds beyond the open invoices are counted.
+            # Paying from the unapplied balance lowers what is owed and leaves the balance.
             owed = owed_by_account[row.id]
-            assert -row.balance_cents == owed - model.refund_excess + model.manual_debits
-            if model.refund_excess == 0 and model.manual_debits == 0:
+            assert (
+                -row.balance_cents == owed - model.refund_excess + model.manual_debits + model.applied_balance
+            )
+            if model.refund_excess == 0 and model.manual_debits == 0 and model.applied_balance == 0:
                 assert -row.balance_cents == owed
 
         assert {h.public_id for h in state.holds} == set(self.holds)
@@ -1330,13 +1578,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 model.settle,
                 model.installments,
             )
-            assert invoice_sums.get(row.id, 0) == row.settled_cents - (
-                row.refunded_cents - row.refund_excess_cents
+            assert (
+                invoice_sums.get(row.id, 0)
+                == row.settled_cents - (row.refunded_cents - row.refund_excess_cents) - model.adjusted
             )
             # domain.md's invariant: cancellations + refunds (the paid excess given back
-            # included) ≤ settled; and the excess never more than what was paid.
+            # included) + credit notes and write-offs ≤ settled; and the excess never more
+            # than what was paid.
             assert cancelled_sums.get(row.id, 0) == model.cancelled
-            assert model.cancelled + model.refunded <= model.settled
+            assert model.cancelled + model.refunded + model.adjusted <= model.settled
             assert model.refund_excess <= self.paid_on(model)
 
         assert {i.public_id for i in state.invoices} == set(self.invoices)
@@ -1349,6 +1599,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 model.status,
             ), row.public_id
             assert row.postponement_count == model.postponements
+            assert (row.credited_cents, row.written_off_cents, row.balance_applied_cents) == (
+                model.credited,
+                model.written_off,
+                model.balance_applied,
+            ), row.public_id
             assert row.due_at - row.original_due_at == timedelta(days=model.postponed_days)
 
 

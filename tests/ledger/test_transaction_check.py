@@ -91,7 +91,7 @@ def test_check_flags_releases_beyond_the_settlement(api, database, store):
     with database.read() as session:
         found = recompute_mismatches(session, store.id)
     assert [(m.account_id, m.field, m.stored, m.recomputed) for m in found] == [
-        (account_pk, f"transaction {TRANSACTION_ID} cancelled + refunded above settled", 20_000, 10_000)
+        (account_pk, f"transaction {TRANSACTION_ID} given back above settled", 20_000, 10_000)
     ]
 
 
@@ -109,7 +109,7 @@ def test_the_check_command_fails_on_those_books(api, database, store, settings, 
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1, result.output
-    assert f"transaction {TRANSACTION_ID} cancelled + refunded above settled" in result.output
+    assert f"transaction {TRANSACTION_ID} given back above settled" in result.output
     assert "1 mismatches" in result.output
 
 

@@ -87,7 +87,7 @@ def search_accounts(
         )
         return {"data": [account_wire(account) for account in found], "summary": {"count": total}}
 
-    return ctx.read(work)
+    return ctx.read(work, replica=True)
 
 
 @router.post("", summary="Open an account")

@@ -23,8 +23,9 @@ class RequestContext:
     principal: Principal
     db: Database
 
-    def read(self, work: Callable[[Any], Any]) -> Response:
-        with self.db.read() as session:
+    def read(self, work: Callable[[Any], Any], *, replica: bool = False) -> Response:
+        """`replica=True`: a search or list that may lag (docs/read-replica-and-pgbouncer.md)."""
+        with self.db.read(replica=replica) as session:
             return _respond(work(session))
 
     def write(self, work: Callable[[Any], Any]) -> Response:

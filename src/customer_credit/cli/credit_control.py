@@ -9,6 +9,7 @@ import typer
 
 from customer_credit.cli.database import open_database
 from customer_credit.cli.errors import fail
+from customer_credit.money import from_cents
 
 app = typer.Typer(
     help="Credit control: the overdue policy, its per-account overrides, and trust levels.",
@@ -151,3 +152,172 @@ def _history_line(row, status: str) -> str:
         f"{status}\tuntil {row.allowed_until.isoformat()}\t"
         f"set by {row.set_by} at {row.created_at.isoformat()}\t{row.reason or ''}{ended}"
     )
+
+
+def _adjust(
+    kind: str, store: str, account: str, invoice: str, value: str, reason: str, reference: str | None
+):
+    from decimal import Decimal, InvalidOperation
+
+    from customer_credit.credit_control import adjustments
+    from customer_credit.db.base import utcnow
+    from customer_credit.errors import DomainError, field_error
+
+    try:
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise field_error("value", "must be a number, such as 12.50") from None
+        with open_database().write() as session:
+            document, new = adjustments.issue(
+                session,
+                _cli_principal(session, store),
+                account,
+                invoice,
+                kind=kind,
+                value=amount,
+                reason=reason,
+                reference=reference,
+                now=utcnow(),
+            )
+            amount_text = from_cents(document.amount_cents)
+            line = f"{document.number}: {amount_text} off invoice {invoice} ({document.reason})"
+    except DomainError as error:
+        fail(error)
+    typer.echo(line if new else f"{line}: already made for reference {reference}, nothing changed")
+
+
+@app.command("credit-note")
+def credit_note(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+    store: Annotated[str, typer.Option(help="Store name.")],
+    value: Annotated[str, typer.Option(help="The amount, such as 12.50.")],
+    reason: Annotated[str, typer.Option(help="Why the invoice is reduced.")],
+    reference: Annotated[str | None, typer.Option(help="Your own document id: applied once.")] = None,
+) -> None:
+    """Issue a credit note that reduces what an Opened invoice owes."""
+    from customer_credit.credit_control.models import CREDIT_NOTE
+
+    _adjust(CREDIT_NOTE, store, account, invoice, value, reason, reference)
+
+
+@app.command("write-off")
+def write_off(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    invoice: Annotated[str, typer.Argument(help="The invoice id.")],
+    store: Annotated[str, typer.Option(help="Store name.")],
+    value: Annotated[str, typer.Option(help="The amount, such as 12.50.")],
+    reason: Annotated[str, typer.Option(help="Why it cannot be collected.")],
+    reference: Annotated[str | None, typer.Option(help="Your own document id: applied once.")] = None,
+) -> None:
+    """Write off what an Opened invoice owes, wholly or in part."""
+    from customer_credit.credit_control.models import WRITE_OFF
+
+    _adjust(WRITE_OFF, store, account, invoice, value, reason, reference)
+
+
+@app.command("apply-balance")
+def apply_balance(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    invoice: Annotated[
+        str | None, typer.Argument(help="The invoice id; leave out to see the balance.")
+    ] = None,
+    store: Annotated[str, typer.Option(help="Store name.")] = "",
+    value: Annotated[str | None, typer.Option(help="The amount to apply, such as 12.50.")] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Your own id for the application: applied once.")
+    ] = None,
+) -> None:
+    """Pay an Opened invoice from the account's unapplied balance, or show that balance."""
+    from decimal import Decimal, InvalidOperation
+
+    from customer_credit.accounts import service as accounts
+    from customer_credit.credit_control import balance
+    from customer_credit.db.base import utcnow
+    from customer_credit.errors import DomainError, field_error
+
+    try:
+        if invoice is None or value is None:
+            if (invoice is None) != (value is None):
+                raise field_error("value", "give both the invoice and --value to apply a balance")
+            with open_database().read() as session:
+                figures = balance.balance_wire(
+                    session, accounts.get_account(session, _cli_principal(session, store), account)
+                )
+            typer.echo(
+                f"{account}: balance {figures['balance']}, owed on open invoices "
+                f"{figures['openInvoicesOwed']}, unapplied {figures['unappliedBalance']}"
+            )
+            return
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise field_error("value", "must be a number, such as 12.50") from None
+        with open_database().write() as session:
+            application, new = balance.apply_balance(
+                session,
+                _cli_principal(session, store),
+                account,
+                invoice,
+                value=amount,
+                reference=reference,
+                now=utcnow(),
+            )
+            applied = from_cents(application.amount_cents)
+    except DomainError as error:
+        fail(error)
+    suffix = "" if new else f" (already applied for reference {reference}, nothing changed)"
+    typer.echo(f"applied {applied} of the balance of {account} to invoice {invoice}{suffix}")
+
+
+@app.command("dunning")
+def dunning_levels(
+    store: Annotated[str, typer.Option(help="Store name.")],
+    set_file: Annotated[
+        str | None,
+        typer.Option(
+            "--set", help="A JSON file with the levels, as PUT /dunninglevels takes them ('-': stdin)."
+        ),
+    ] = None,
+) -> None:
+    """Show the store's dunning levels, or replace them with --set FILE."""
+    import json
+    import sys
+
+    from pydantic import ValidationError
+
+    from customer_credit.credit_control import dunning
+    from customer_credit.credit_control.money_routes import DunningLevelsIn, level_in
+    from customer_credit.db.base import utcnow
+    from customer_credit.errors import DomainError, InvalidInput
+
+    try:
+        if set_file is None:
+            with open_database().read() as session:
+                levels = dunning.get_levels(session, _cli_principal(session, store).store_id)
+                lines = [dunning.describe_level(level) for level in levels]
+        else:
+            if set_file == "-":
+                raw = sys.stdin.read()
+            else:
+                with open(set_file, encoding="utf-8") as source:
+                    raw = source.read()
+            try:
+                body = DunningLevelsIn.model_validate(json.loads(raw))
+            except (ValueError, ValidationError) as error:
+                raise InvalidInput(f"the levels file is not valid: {error}", code="InvalidLevels") from None
+            with open_database().write() as session:
+                levels = dunning.save_levels(
+                    session,
+                    _cli_principal(session, store),
+                    [level_in(level) for level in body.levels],
+                    now=utcnow(),
+                )
+                lines = [dunning.describe_level(level) for level in levels]
+    except DomainError as error:
+        fail(error)
+    except OSError as error:
+        typer.echo(f"error: cannot read {set_file}: {error.strerror}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo("\n".join(lines) if lines else f"{store} has no dunning levels")

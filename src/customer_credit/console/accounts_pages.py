@@ -88,7 +88,7 @@ def accounts_table(
     page: str = "1",
 ):
     status = status if status in (OPEN, CLOSED) else OPEN
-    with request.app.state.db.read() as session:
+    with request.app.state.db.read(replica=True) as session:
         query = search.accounts_matching(visit.store.id, status=status, text=q)
         total = search.count(session, query)
         pages = max(1, ceil(total / PAGE_SIZE))

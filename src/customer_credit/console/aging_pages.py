@@ -38,7 +38,7 @@ def aging_page(request: Request, visit: Annotated[Visit, Depends(signed_in)], at
         pages=1,
         account_url=account_url,
     )
-    with request.app.state.db.read() as session:
+    with request.app.state.db.read(replica=True) as session:
         try:
             now = aging.moment_of(at, aging.zone_of(session, visit.principal), default=now_of(request))
         except DomainError as error:
@@ -60,7 +60,7 @@ def aging_page(request: Request, visit: Annotated[Visit, Depends(signed_in)], at
 
 @router.get("/export/aging.csv")
 def export_aging(request: Request, visit: Annotated[Visit, Depends(signed_in)], at: str = ""):
-    with request.app.state.db.read() as session:
+    with request.app.state.db.read(replica=True) as session:
         try:
             now = aging.moment_of(
                 at.strip()[:40], aging.zone_of(session, visit.principal), default=now_of(request)

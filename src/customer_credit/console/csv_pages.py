@@ -55,6 +55,12 @@ def export_invoices(request: Request, visit: Annotated[Visit, Depends(signed_in)
     return _download(request, visit, "invoices", rows)
 
 
+@router.get("/export/adjustments.csv")
+def export_adjustments(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
+    rows = export.adjustments_csv(request.app.state.db, visit.principal)
+    return _download(request, visit, "credit-notes-and-write-offs", rows)
+
+
 @router.get("/import")
 def import_form(
     request: Request, visit: Annotated[Visit, Depends(signed_in)], kind: str = importing.ACCOUNTS

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData, QueryParams
 
+from customer_credit.accounts.models import Account
 from customer_credit.clock import now_of
 from customer_credit.console.accounts_pages import account_url, amount_field, form_text, page_number
 from customer_credit.console.formatting import Presentation
@@ -18,6 +19,7 @@ from customer_credit.console.home import page_context
 from customer_credit.console.search import EXPIRED, display_status
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.credit_control import adjustments, balance
 from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
@@ -25,6 +27,7 @@ from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.search import parse_filters as api_filters
+from customer_credit.money import from_cents
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 
@@ -122,7 +125,7 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
     except DomainError as error:
         context.update(errors=details_of(error), messages=[error_message(error)])
         return render(request, "invoices.html", context, status_code=400)
-    with request.app.state.db.read() as session:
+    with request.app.state.db.read(replica=True) as session:
         now = now_of(request)
         lateness = Lateness.of_store(stores.get_config(session, visit.store.id), now)
         number = page_number(params.get("page"))
@@ -191,6 +194,9 @@ def invoice_page(
         config = stores.get_config(session, visit.store.id)
         now = now_of(request)
         late = Lateness.of_store(config, now).of(invoice)
+        documents, _count = adjustments.list_adjustments(session, visit.store.id, invoice_pk=invoice.id)
+        owner = session.get_one(Account, invoice.account_id)
+        unapplied = balance.unapplied_cents(session, owner) if invoice.status == OPENED else 0
         return render(
             request,
             "invoice.html",
@@ -204,6 +210,12 @@ def invoice_page(
                 status=display_status(invoice, now),
                 rules=postponement_rules(config, invoice),
                 owed_cents=invoice.value_cents - invoice.paid_cents,
+                documents=[document for document, _invoice, _owner in documents],
+                document_labels={kind: spec.label for kind, spec in adjustments.KINDS.items()},
+                unapplied_cents=max(unapplied, 0),
+                apply_default=str(
+                    from_cents(max(0, min(unapplied, invoice.value_cents - invoice.paid_cents)))
+                ),
                 errors=errors or {},
                 values=values or {},
                 messages=list(messages),
@@ -222,9 +234,17 @@ def invoice_view(
     return invoice_page(request, visit, account_id, invoice_id)
 
 
-def _act(
-    request: Request, visit: Visit, account_id: str, invoice_id: str, values: dict, work: Callable, done: str
+def act_on_invoice(
+    request: Request,
+    visit: Visit,
+    account_id: str,
+    invoice_id: str,
+    values: dict,
+    work: Callable,
+    done: str | Callable[[], str],
 ):
+    """Runs `work(session)` in one write transaction; on a refusal the invoice page again with
+    the error by its field, else a redirect with `done` (or what it returns, after the work)."""
     try:
         with integrity_errors_as_conflicts(), request.app.state.db.write() as session:
             work(session)
@@ -239,7 +259,9 @@ def _act(
             errors=details_of(error),
             values=values,
         )
-    return redirect(request, invoice_url(account_id, invoice_id), Message("ok", done))
+    return redirect(
+        request, invoice_url(account_id, invoice_id), Message("ok", done if isinstance(done, str) else done())
+    )
 
 
 Posted = Annotated[tuple[Visit, FormData], Depends(changing)]
@@ -249,7 +271,7 @@ Posted = Annotated[tuple[Visit, FormData], Depends(changing)]
 def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
     visit, form = posted
     values = {"value": form_text(form, "value", 40)}
-    return _act(
+    return act_on_invoice(
         request,
         visit,
         account_id,
@@ -295,7 +317,7 @@ def _act_without_fields(
 ):
     """An action whose form is its button alone: change(session, principal, account_id, invoice_id)."""
     visit, _form = posted
-    return _act(
+    return act_on_invoice(
         request,
         visit,
         account_id,
@@ -319,7 +341,7 @@ def postpone(account_id: str, invoice_id: str, request: Request, posted: Posted)
         invoices.postpone_invoice(session, visit.principal, account_id, invoice_id, due_days=due_days)
 
     done = f"Invoice postponed by {values['dueDays']} days."
-    return _act(request, visit, account_id, invoice_id, values, work, done)
+    return act_on_invoice(request, visit, account_id, invoice_id, values, work, done)
 
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/edit")
@@ -341,4 +363,4 @@ def edit(account_id: str, invoice_id: str, request: Request, posted: Posted):
             payment_link=values["paymentLink"] or None,
         )
 
-    return _act(request, visit, account_id, invoice_id, values, work, "Invoice details saved.")
+    return act_on_invoice(request, visit, account_id, invoice_id, values, work, "Invoice details saved.")

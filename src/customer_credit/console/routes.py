@@ -6,6 +6,7 @@ from fastapi.staticfiles import StaticFiles
 
 from customer_credit.console import (
     accounts_pages,
+    adjustments_pages,
     aging_pages,
     checkout_pages,
     csv_pages,
@@ -23,6 +24,7 @@ ROUTERS = (
     accounts_pages.router,
     links_pages.router,
     invoices_pages.router,
+    adjustments_pages.router,
     aging_pages.router,
     checkout_pages.router,
     settings_pages.router,

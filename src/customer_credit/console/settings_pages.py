@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from customer_credit.clock import now_of
-from customer_credit.console import checkout_pages, overdue_pages
+from customer_credit.console import checkout_pages, dunning_pages, overdue_pages
 from customer_credit.console.formatting import clean_currency, clean_locale, clean_timezone, timezones
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
@@ -70,12 +70,14 @@ def _page(
     checkout=None,
     overdue=None,
     documents_section=None,
+    dunning=None,
 ):
-    if checkout is None or overdue is None or documents_section is None:
+    if checkout is None or overdue is None or documents_section is None or dunning is None:
         with request.app.state.db.read() as session:
             checkout = checkout or checkout_pages.checkout_section(session, visit.store.id)
             overdue = overdue or overdue_pages.policy_section(session, visit.store.id)
             documents_section = documents_section or _documents_section(session, visit.store.id)
+            dunning = dunning or dunning_pages.dunning_section(session, visit.store.id)
     return render(
         request,
         "settings.html",
@@ -91,6 +93,7 @@ def _page(
             timezones=timezones(),
             **checkout,
             **overdue,
+            **dunning,
             documents=documents_section,
         ),
         status_code=status_code,
@@ -212,31 +215,71 @@ def save_checkout_settings(request: Request, posted: Annotated[tuple[Visit, Form
     return redirect(request, "/admin/settings#checkout", Message("ok", "Checkout settings saved."))
 
 
-@router.post("/settings/overdue-policy")
-def save_overdue_policy(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
-    """The overdue policy's section, a form of its own (console/overdue_pages reads and saves it)."""
+def _save_section(
+    request: Request,
+    posted: tuple[Visit, FormData],
+    *,
+    save,
+    section_again,
+    section_name: str,
+    saved: str,
+    refused: str,
+    anchor: str,
+):
+    """A section of the page that is a form of its own: `save(session, principal, form, now)` in
+    one write transaction; on a refusal the page again with the section as typed and its errors
+    (`section_again(session, store_id, form, errors)`), else back to the section."""
     visit, form = posted
     try:
         with request.app.state.db.write() as session:
-            overdue_pages.save_policy_form(session, visit.principal, form, now_of(request))
+            save(session, visit.principal, form, now_of(request))
     except DomainError as error:
         with request.app.state.db.read() as session:
             values = _values_of(stores.get_config(session, visit.store.id))
-            overdue = overdue_pages.policy_section(
-                session,
-                visit.store.id,
-                values=overdue_pages.posted_policy_values(form),
-                errors=details_of(error),
-            )
+            section = section_again(session, visit.store.id, form, details_of(error))
         return _page(
             request,
             visit,
             values,
-            overdue=overdue,
             status_code=error.status_code,
-            messages=[Message("error", "The overdue policy was not saved: correct the fields marked below.")],
+            messages=[Message("error", f"{refused}: correct the fields marked below.")],
+            **{section_name: section},
         )
-    return redirect(request, "/admin/settings#overdue-policy", Message("ok", "Overdue policy saved."))
+    return redirect(request, f"/admin/settings#{anchor}", Message("ok", saved))
+
+
+@router.post("/settings/overdue-policy")
+def save_overdue_policy(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    """The overdue policy's section, a form of its own (console/overdue_pages reads and saves it)."""
+    return _save_section(
+        request,
+        posted,
+        save=overdue_pages.save_policy_form,
+        section_again=lambda session, store_id, form, errors: overdue_pages.policy_section(
+            session, store_id, values=overdue_pages.posted_policy_values(form), errors=errors
+        ),
+        section_name="overdue",
+        saved="Overdue policy saved.",
+        refused="The overdue policy was not saved",
+        anchor="overdue-policy",
+    )
+
+
+@router.post("/settings/dunning")
+def save_dunning(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
+    """The dunning levels' section, a form of its own (console/dunning_pages reads and saves it)."""
+    return _save_section(
+        request,
+        posted,
+        save=dunning_pages.save_dunning_form,
+        section_again=lambda session, store_id, form, errors: dunning_pages.dunning_section(
+            session, store_id, rows=dunning_pages.posted_rows(form), errors=errors
+        ),
+        section_name="dunning",
+        saved="Dunning levels saved.",
+        refused="The dunning levels were not saved",
+        anchor="dunning",
+    )
 
 
 def _documents_section(session, store_id: int, *, values: dict | None = None, errors=None) -> dict:

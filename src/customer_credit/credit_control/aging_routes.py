@@ -53,7 +53,7 @@ def _moment_wire(report_now, zone) -> dict[str, str | None]:
 
 
 def _store_report(ctx: RequestContext, at: str | None, page_window) -> aging.StoreAging:
-    with ctx.db.read() as session:
+    with ctx.db.read(replica=True) as session:
         zone = aging.zone_of(session, ctx.principal)
         now = aging.moment_of(at, zone, default=now_of(ctx.request))
         return aging.store_aging(session, ctx.principal, now=now, window=page_window)

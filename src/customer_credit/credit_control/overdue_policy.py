@@ -107,7 +107,7 @@ def save_settings(
     settings.updated_by = principal.name
     settings.updated_at = now
     session.flush()
-    _record_store_event(
+    record_store_event(
         session,
         principal.store_id,
         events.OVERDUE_POLICY_CHANGED,
@@ -137,7 +137,7 @@ def describe_policy(settings: CreditControlSettings) -> str:
     return "off: overdue invoices do not affect new holds"
 
 
-def _record_store_event(session: Session, store_id: int, event_type: str, data: dict, *, at: datetime) -> str:
+def record_store_event(session: Session, store_id: int, event_type: str, data: dict, *, at: datetime) -> str:
     """An event of the store rather than of one account (events.record needs an account). The
     same outbox row and body shape, without `data.account`; webhooks order it with the other
     account-less events of the store."""

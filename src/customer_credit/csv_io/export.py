@@ -60,6 +60,8 @@ INVOICE_COLUMNS = [
     "postponements",
     "daysOverdue",
     "interest",
+    "creditedValue",
+    "writtenOffValue",
 ]
 
 
@@ -69,7 +71,7 @@ def accounts_csv(
     yield line(ACCOUNT_COLUMNS)
     last_id = 0
     while True:
-        with db.read() as session:
+        with db.read(replica=True) as session:
             query = accounts_matching(principal.store_id, status=status, text=text)
             batch = list(session.scalars(query.where(Account.id > last_id).order_by(Account.id).limit(BATCH)))
             holders: dict[int, list[str]] = {}
@@ -117,7 +119,7 @@ def invoices_csv(
     where = invoice_queries.matching(principal.store_id, filters)
     after = None
     while True:
-        with db.read() as session:
+        with db.read(replica=True) as session:
             lateness = Lateness.of_store(stores.get_config(session, principal.store_id), now)
             query = (
                 select(Invoice, Account.public_id)
@@ -159,6 +161,8 @@ def invoices_csv(
                             invoice.postponement_count,
                             late.days,
                             from_cents(late.interest_cents),
+                            from_cents(invoice.credited_cents),
+                            from_cents(invoice.written_off_cents),
                         ]
                     )
                 )
@@ -167,6 +171,48 @@ def invoices_csv(
             done = len(batch) < BATCH
         yield "".join(rows)
         if done:
+            return
+
+
+ADJUSTMENT_COLUMNS = [
+    "number",
+    "type",
+    "value",
+    "reason",
+    "reference",
+    "invoiceId",
+    "friendlyId",
+    "creditAccountId",
+    "createdBy",
+    "createdAt",
+]
+
+
+def adjustments_csv(db: Database, principal: Principal) -> Iterator[str]:
+    """The store's credit notes and write-offs, oldest first."""
+    from customer_credit.credit_control import adjustments
+
+    yield line(ADJUSTMENT_COLUMNS)
+    offset = 0
+    while True:
+        with db.read(replica=True) as session:
+            batch, _total = adjustments.list_adjustments(
+                session, principal.store_id, offset=offset, limit=BATCH, oldest_first=True
+            )
+            rows = []
+            for document, invoice, account_id in batch:
+                wire = adjustments.adjustment_wire(document, invoice, account_id)
+                rows.append(
+                    line(
+                        [
+                            text_cell(wire[column]) if isinstance(wire[column], str) else wire[column]
+                            for column in ADJUSTMENT_COLUMNS
+                        ]
+                    )
+                )
+        offset += len(batch)
+        yield "".join(rows)
+        if len(batch) < BATCH:
             return
 
 

@@ -3,6 +3,12 @@
 On SQLite a write transaction starts with BEGIN IMMEDIATE (a second engine on the same file),
 so writers queue on the database lock instead of failing when a read lock cannot be upgraded;
 a process-wide lock keeps this process's writers from spinning on each other.
+
+On PostgreSQL an optional streaming replica (`read_database_url`) serves the reads that may lag
+(`read(replica=True)`: searches, exports, console lists); every write and every other read uses
+the primary. Behind a transaction pooler (pgbouncer, pool_mode=transaction) psycopg prepares
+no statements: a prepared statement belongs to one server connection, which the pooler hands to
+other clients after each transaction. See docs/read-replica-and-pgbouncer.md.
 """
 
 import threading
@@ -44,15 +50,13 @@ class Database:
             self.read_engine = self._sqlite_engine(begin="BEGIN")
             self.write_engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
         else:
-            self.read_engine = create_engine(
-                self.url,
-                pool_size=settings.db_pool_size,
-                # Only a request holding two sessions at once needs more; it never waits.
-                max_overflow=10,
-                pool_pre_ping=False,
-                pool_recycle=3600,
-            )
+            self.read_engine = self._postgresql_engine(self.url)
             self.write_engine = self.read_engine
+        self.replica_engine: Engine | None = None
+        if settings.read_database_url:
+            if self.is_sqlite:
+                raise ValueError("a read replica (read_database_url) needs PostgreSQL as the primary")
+            self.replica_engine = self._postgresql_engine(settings.read_database_url)
         # A read sees one snapshot on PostgreSQL too (SQLite's read transaction already does):
         # under READ COMMITTED each statement sees the latest commits, so a page's balance and
         # its entries, or a search's summary and its rows, could disagree under concurrent writes.
@@ -62,6 +66,14 @@ class Database:
             else self.read_engine.execution_options(isolation_level="REPEATABLE READ")
         )
         self._read_sessions = sessionmaker(read_bind, expire_on_commit=False)
+        self._replica_sessions = self._read_sessions
+        if self.replica_engine is not None:
+            # READ ONLY as well: should the URL point at a writable server by mistake, a write
+            # sent through it still fails instead of landing beside the primary.
+            replica_bind = self.replica_engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            self._replica_sessions = sessionmaker(replica_bind, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self._sqlite_writer_lock = threading.Lock()
 
@@ -74,6 +86,18 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None and not path.is_file():
             raise DatabaseFileMissing(path.absolute())
+
+    def _postgresql_engine(self, url: str) -> Engine:
+        connect_args = {"prepare_threshold": None} if self.settings.db_transaction_pooler else {}
+        return create_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=self.settings.db_pool_size,
+            # Only a request holding two sessions at once needs more; it never waits.
+            max_overflow=10,
+            pool_pre_ping=False,
+            pool_recycle=3600,
+        )
 
     def _sqlite_engine(self, *, begin: str) -> Engine:
         engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})
@@ -99,8 +123,12 @@ class Database:
         return engine
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._read_sessions() as session:
+    def read(self, *, replica: bool = False) -> Iterator[Session]:
+        """One read snapshot. `replica=True`: from the read replica when one is configured, for
+        reads that may lag the primary by the replica's replay delay (never a read that must see
+        the caller's own last write)."""
+        sessions = self._replica_sessions if replica else self._read_sessions
+        with sessions() as session:
             yield session
             session.rollback()
 
@@ -118,3 +146,5 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()

@@ -3,7 +3,10 @@
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.models import ApiKey
 from customer_credit.checkout.models import CheckoutOperation, CheckoutPayment, CheckoutSettings
-from customer_credit.credit_control.models import CreditControlSettings, OverdueOverride
+from customer_credit.credit_control.models import (
+    CreditControlSettings,
+    OverdueOverride,
+)
 from customer_credit.db.base import Base
 from customer_credit.events.models import (
     Event,

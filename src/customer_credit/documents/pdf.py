@@ -82,6 +82,9 @@ class InvoiceDocument:
     interest_cents: int
     payment_link: str | None
     as_of: datetime
+    # Taken off the value by credit notes and write-offs (credit_control.adjustments).
+    credited_cents: int = 0
+    written_off_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,12 @@ def render_invoice(invoice: InvoiceDocument) -> bytes:
         ("Due date", day(invoice.due_at, zone)),
         ("Original due date", day(invoice.original_due_at, zone)),
         (f"Value ({identity.currency})", amount(invoice.value_cents)),
+    ]
+    if invoice.credited_cents:
+        rows.append((f"Credit notes, off the value ({identity.currency})", amount(invoice.credited_cents)))
+    if invoice.written_off_cents:
+        rows.append((f"Written off, off the value ({identity.currency})", amount(invoice.written_off_cents)))
+    rows += [
         (f"Paid ({identity.currency})", amount(invoice.paid_cents)),
         (f"Still owed ({identity.currency})", amount(invoice.owed_cents)),
         ("Days overdue", str(invoice.days_overdue)),

@@ -166,6 +166,8 @@ def document_of_invoice(
         interest_cents=late.interest_cents,
         payment_link=invoice.payment_link,
         as_of=now,
+        credited_cents=invoice.credited_cents or 0,
+        written_off_cents=invoice.written_off_cents or 0,
     )
 
 

@@ -49,6 +49,15 @@ def backoff_s(settings: Settings, attempt: int) -> float:
     return min(settings.webhook_retry_base_s * 2 ** (attempt - 1), settings.webhook_retry_max_delay_s)
 
 
+def claim_lease(settings: Settings, claimed: int) -> timedelta:
+    """How long a claim of `claimed` deliveries stays its worker's: every round of
+    `webhook_concurrency` POSTs may take up to three timeouts (connect, send, answer). Shorter,
+    another worker would take back a live worker's deliveries and could repeat one of them
+    after the account's next delivery, out of order."""
+    rounds = -(-claimed // max(1, settings.webhook_concurrency))
+    return timedelta(seconds=settings.webhook_timeout_s * 3 * max(1, rounds) + 30)
+
+
 def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> list[Claimed]:
     """Takes due deliveries (and those whose worker's lease ran out) with SKIP LOCKED, so
     several workers share them; only an account's head delivery is ever pending."""
@@ -56,7 +65,6 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
         and_(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now),
         and_(WebhookDelivery.status == DELIVERING, WebhookDelivery.lease_until <= now),
     )
-    lease = timedelta(seconds=settings.webhook_timeout_s * 3 + 30)
     with db.write() as session:
         rows = session.scalars(
             select(WebhookDelivery)
@@ -65,6 +73,7 @@ def claim(db: Database, now: datetime, settings: Settings, *, limit: int) -> lis
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
+        lease = claim_lease(settings, len(rows))
         endpoint_ids = {row.endpoint_id for row in rows}
         event_ids = [row.event_id for row in rows]
         endpoints = {

@@ -86,6 +86,8 @@ def invoice_snapshot(invoice: Invoice) -> dict:
         "transactionId": transaction_public_id_of(invoice.public_id),
         "orderId": invoice.order_id,
         "postponements": invoice.postponement_count or 0,
+        "creditedValue": from_cents(invoice.credited_cents or 0),
+        "writtenOffValue": from_cents(invoice.written_off_cents or 0),
         "observation": invoice.observation,
         "paymentLink": invoice.payment_link,
         "resolvedAt": timestamp(invoice.resolved_at),

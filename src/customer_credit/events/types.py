@@ -21,6 +21,11 @@ OVERDUE_POLICY_CHANGED = "store.overdue_policy_changed"
 OVERDUE_OVERRIDE_SET = "account.overdue_override_set"
 OVERDUE_OVERRIDE_REVOKED = "account.overdue_override_revoked"
 TRUST_LEVEL_CHANGED = "account.trust_level_changed"
+INVOICE_CREDIT_NOTE_ISSUED = "invoice.credit_note_issued"
+INVOICE_WRITTEN_OFF = "invoice.written_off"
+INVOICE_BALANCE_APPLIED = "invoice.balance_applied"
+INVOICE_LATE_FEE_CHARGED = "invoice.late_fee_charged"
+DUNNING_LEVELS_CHANGED = "store.dunning_levels_changed"
 
 EVENT_TYPES = (
     ACCOUNT_OPENED,
@@ -43,4 +48,9 @@ EVENT_TYPES = (
     OVERDUE_OVERRIDE_SET,
     OVERDUE_OVERRIDE_REVOKED,
     TRUST_LEVEL_CHANGED,
+    INVOICE_CREDIT_NOTE_ISSUED,
+    INVOICE_WRITTEN_OFF,
+    INVOICE_BALANCE_APPLIED,
+    INVOICE_LATE_FEE_CHARGED,
+    DUNNING_LEVELS_CHANGED,
 )

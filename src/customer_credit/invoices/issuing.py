@@ -97,6 +97,14 @@ def issue(
     return invoices
 
 
+def resolve_if_nothing_owed(invoice: Invoice, at: datetime) -> None:
+    """An Opened invoice whose value came down to what was paid on it owes nothing: Paid when
+    something was paid, else Cancelled (it was never paid and never will be)."""
+    if invoice.status == OPENED and invoice.value_cents == invoice.paid_cents:
+        invoice.status = PAID if invoice.paid_cents > 0 else CANCELLED
+        invoice.resolved_at = at
+
+
 def lower_open_invoices(
     session: Session, transaction: Transaction, amount_cents: int, *, at: datetime
 ) -> int:
@@ -118,9 +126,7 @@ def lower_open_invoices(
         invoice.value_cents -= taken
         remaining -= taken
         invoice.updated_at = at
-        if invoice.value_cents == invoice.paid_cents:
-            invoice.status = PAID if invoice.paid_cents > 0 else CANCELLED
-            invoice.resolved_at = at
+        resolve_if_nothing_owed(invoice, at)
         events.record_for_invoice(
             session,
             {PAID: events.INVOICE_PAID, CANCELLED: events.INVOICE_CANCELLED}.get(

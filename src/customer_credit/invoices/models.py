@@ -18,6 +18,8 @@ class Invoice(Base):
         CheckConstraint("paid_cents >= 0 AND paid_cents <= value_cents", name="paid"),
         CheckConstraint("status IN ('Opened', 'Paid', 'Cancelled')", name="status"),
         CheckConstraint("postponement_count >= 0", name="postponements"),
+        CheckConstraint("credited_cents >= 0 AND written_off_cents >= 0", name="adjusted"),
+        CheckConstraint("balance_applied_cents >= 0 AND balance_applied_cents <= paid_cents", name="applied"),
         Index("uq_invoices_store_public_id", "store_id", "public_id", unique=True),
         Index("uq_invoices_store_friendly_id", "store_id", "friendly_id", unique=True),
         Index("ix_invoices_store_created", "store_id", "created_at", "id"),
@@ -47,6 +49,12 @@ class Invoice(Base):
     order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     value_cents: Mapped[int] = mapped_column(BigInteger)
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Taken off value_cents by credit notes and write-offs (value_cents is what is left to
+    # collect or collected; the documents are in invoice_adjustments).
+    credited_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    written_off_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The part of paid_cents that came from the account's unapplied credit (balance_applications).
+    balance_applied_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(10), default=OPENED)
     observation: Mapped[str | None] = mapped_column(Text, nullable=True)
     payment_link: Mapped[str | None] = mapped_column(String(2048), nullable=True)

@@ -46,7 +46,7 @@ def _search_response(ctx: RequestContext, query: InvoiceQuery, account_public_id
             },
         }
 
-    return ctx.read(work)
+    return ctx.read(work, replica=True)
 
 
 @router.get("/invoices", summary="Search all invoices")

@@ -104,6 +104,11 @@ def invoice_wire(invoice: Invoice, account_public_id: str, lateness: Lateness) -
         "numberOfInstallments": invoice.number_of_installments,
         "creditAccountId": account_public_id,
         "postponements": invoice.postponement_count,
+        # Extensions: what credit notes and write-offs took off `value`, and the part of
+        # creditValue paid from the account's unapplied balance (docs/credit-control.md).
+        "creditedValue": from_cents(invoice.credited_cents or 0),
+        "writtenOffValue": from_cents(invoice.written_off_cents or 0),
+        "balanceAppliedValue": from_cents(invoice.balance_applied_cents or 0),
         "daysOverdue": late.days,
         "interest": from_cents(late.interest_cents),
         # Extensions, for a purchase taken through the checkout connector.

@@ -43,7 +43,7 @@ def get_invoice(session: Session, principal: Principal, account_public_id: str, 
     return _find(session, principal, account_public_id, invoice_id)
 
 
-def _lock(
+def lock_invoice(
     session: Session, principal: Principal, account_public_id: str, invoice_id: str
 ) -> tuple[Account, Invoice]:
     """Locks the account, then the invoice (always in this order, so changes never deadlock)."""
@@ -108,8 +108,11 @@ def _cancel(session, principal, account, invoice, now: datetime) -> None:
 
 
 def _reverse_payment(session, principal, account, invoice, now: datetime) -> None:
+    from customer_credit.credit_control import balance  # it builds on this module
+
     paid = invoice.paid_cents
     returns.refuse_reversal_of_returned_payment(session, invoice.transaction_id, paid)
+    balance.restore_on_reversal(session, principal, account, invoice, now)
     invoice.paid_cents = 0
     invoice.status = OPENED
     invoice.resolved_at = None
@@ -173,7 +176,7 @@ def change_invoice(
         observation = clean_text("observation", observation, max_length=MAX_OBSERVATION)
     if payment_link is not UNSET and payment_link is not None:
         payment_link = clean_http_url("paymentLink", payment_link)
-    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
     now = utcnow()
     _transition(session, principal, account, invoice, status, now)
     if observation is not UNSET and observation != invoice.observation:
@@ -189,7 +192,7 @@ def change_invoice(
 def cancel_invoice(
     session: Session, principal: Principal, account_public_id: str, invoice_id: str
 ) -> Invoice:
-    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
     _transition(session, principal, account, invoice, CANCELLED, utcnow())
     return invoice
 
@@ -208,7 +211,7 @@ def pay_invoice(
         amount = to_cents(value)
         if amount <= 0:
             raise field_error("value", "must be greater than 0")
-    account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
     now = utcnow()
     if amount is None:
         _transition(session, principal, account, invoice, PAID, now)
@@ -240,7 +243,7 @@ def postpone_invoice(
     if due_days < 1:
         raise field_error("dueDays", "must be 1 or more whole days")
     config = stores.get_config(session, principal.store_id)
-    _account, invoice = _lock(session, principal, account_public_id, invoice_id)
+    _account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
     if not config.postponement_enabled or config.invoice_postponement_limit <= 0:
         raise Conflict("this store does not allow postponements", code="PostponementDisabled")
     if invoice.status != OPENED:

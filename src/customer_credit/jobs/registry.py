@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit.checkout.callbacks import deliver_callbacks
 from customer_credit.checkout.service import deny_expired_reviews
+from customer_credit.credit_control.dunning import charge_late_fees
 from customer_credit.db.engine import Database
 from customer_credit.events.dispatcher import deliver_due
 from customer_credit.events.outbox import sequence_job
@@ -51,6 +52,8 @@ def default_jobs(interval_s: float) -> list[PeriodicJob]:
         SessionJob("checkout-reviews-expire", deny_expired_reviews, interval_s),
         DatabaseJob("checkout-callbacks", deliver_callbacks, interval_s),
         SessionJob("invoices-overdue", emit_overdue, interval_s),
+        # Before the reminders: a step's e-mail can then name the fee charged at that step.
+        SessionJob("dunning-fees", charge_late_fees, interval_s),
         SessionJob("events-sequence", sequence_job, interval_s),
         SessionJob("webhooks-fanout", fanout, interval_s),
         DatabaseJob("webhooks-deliver", deliver_due, interval_s),

@@ -1,7 +1,12 @@
 """The worker: runs the periodic jobs in a loop (as `customer-credit worker`, or as a thread
-inside the API process in the embedded mode)."""
+inside the API process in the embedded mode).
+
+Any number of workers may run at once, on one host or many (PostgreSQL): every job claims its
+rows with row locks (SKIP LOCKED) or unique keys, so each item is handled once; see
+docs/read-replica-and-pgbouncer.md for what a worker killed mid-job leaves behind."""
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +62,10 @@ class Worker:
         return total
 
     def run_forever(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            # A stop (systemd, a deploy) lets the batch in hand finish: killed mid-send, a
+            # reminder would be abandoned (never sent twice) and a webhook sent again later.
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: self._stop.set())
         log.info("worker started", extra={"jobs": [job.name for job in self.jobs]})
         while not self._stop.is_set():
             now = time.monotonic()

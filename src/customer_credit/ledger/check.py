@@ -13,11 +13,12 @@ recomputed by `ledger.service.recompute_mismatches`, which includes these checks
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import Account
-from customer_credit.ledger.models import CREDIT, INVOICE, Statement
+from customer_credit.invoices.models import Invoice
+from customer_credit.ledger.models import CREDIT, INVOICE, STATEMENT, Statement
 from customer_credit.ledger.service import Mismatch, recompute_mismatches
 from customer_credit.money import CENT, RATE_SCALE, to_cents
 from customer_credit.transactions.models import SETTLED, Transaction
@@ -154,18 +155,22 @@ def check_account(session: Session, account: Account) -> list[Mismatch]:
 @dataclass
 class _Returns:
     """One transaction's Invoice entries summed: settled (settlements and their changes, whose
-    entries are negative), and what went back (cancellations, refunds: positive)."""
+    entries are negative), and what went back (cancellations, refunds, credit notes and
+    write-offs: positive)."""
 
     first_entry: int
     settled: int = 0
     cancelled: int = 0
     refunded: int = 0
+    adjusted: int = 0
 
     def add(self, value_cents: int, meta: dict) -> None:
         if meta.get("cancelled"):
             self.cancelled += value_cents
         elif meta.get("refund"):
             self.refunded += value_cents
+        elif meta.get("creditNote") or meta.get("writeOff"):
+            self.adjusted += value_cents
         else:
             self.settled -= value_cents
 
@@ -184,22 +189,36 @@ def _returns_by_transaction(rows) -> dict[tuple[int, str | None], _Returns]:
 def transaction_mismatches(
     session: Session, store_id: int | None = None, *, account_id: int | None = None
 ) -> list[Mismatch]:
-    """Per settled transaction, from its ledger entries: cancellations + refunds never exceed
-    the settled value (domain.md, Refund; the paid excess given back is part of the refunds),
-    and the stored settled and refunded values are what the entries give. Invoice entries of
-    no settled transaction are reported too: nothing bounds what they released."""
+    """Per settled transaction, from its ledger entries: cancellations + refunds + credit notes
+    and write-offs never exceed the settled value (domain.md, Refund; the paid excess given back
+    is part of the refunds), and the stored settled and refunded values, and the invoices'
+    credited and written-off amounts, are what the entries give. Invoice entries of no settled
+    transaction are reported too: nothing bounds what they released."""
     accounts = select(Account.id, Account.public_id)
     entries = (
         select(Statement.id, Statement.account_id, Statement.value_cents, Statement.meta)
         .where(Statement.origin == INVOICE)
         .order_by(Statement.id)
     )
-    settled = select(
-        Transaction.account_id,
-        Transaction.public_id,
-        Transaction.settled_cents,
-        Transaction.refunded_cents,
-    ).where(Transaction.status == SETTLED)
+    adjusted = (
+        select(
+            Invoice.transaction_id,
+            func.coalesce(func.sum(Invoice.credited_cents + Invoice.written_off_cents), 0).label("adjusted"),
+        )
+        .group_by(Invoice.transaction_id)
+        .subquery()
+    )
+    settled = (
+        select(
+            Transaction.account_id,
+            Transaction.public_id,
+            Transaction.settled_cents,
+            Transaction.refunded_cents,
+            func.coalesce(adjusted.c.adjusted, 0).label("adjusted"),
+        )
+        .outerjoin(adjusted, adjusted.c.transaction_id == Transaction.id)
+        .where(Transaction.status == SETTLED)
+    )
     if store_id is not None:
         accounts = accounts.where(Account.store_id == store_id)
         entries = entries.where(Statement.store_id == store_id)
@@ -222,12 +241,55 @@ def transaction_mismatches(
             report(row.account_id, f"{label} settled", row.settled_cents, sums.settled)
         if row.refunded_cents != sums.refunded:
             report(row.account_id, f"{label} refunded", row.refunded_cents, sums.refunded)
-        given_back = sums.cancelled + sums.refunded
+        if row.adjusted != sums.adjusted:
+            report(row.account_id, f"{label} credited + written off", row.adjusted, sums.adjusted)
+        given_back = sums.cancelled + sums.refunded + sums.adjusted
         if given_back > sums.settled:
             # "stored" is what the entries gave back, "recomputed" its ceiling, the settled value.
-            report(row.account_id, f"{label} cancelled + refunded above settled", given_back, sums.settled)
+            report(row.account_id, f"{label} given back above settled", given_back, sums.settled)
     for (account_pk, transaction_id), sums in by_transaction.items():
-        net = sums.cancelled + sums.refunded - sums.settled
+        net = sums.cancelled + sums.refunded + sums.adjusted - sums.settled
         owner = f"transaction {transaction_id}, not settled" if transaction_id else "no transactionId"
         report(account_pk, f"Invoice entry #{sums.first_entry} ({owner})", net, 0)
     return found
+
+
+def balance_application_mismatches(
+    session: Session, store_id: int | None = None, *, account_id: int | None = None
+) -> list[Mismatch]:
+    """Per account: the Statement entries that applied its unapplied credit to invoices (−) or
+    gave it back when such a payment was reversed (+) add up to minus what its invoices say was
+    paid from the balance (credit_control.balance)."""
+    entries = select(Statement.account_id, Statement.value_cents, Statement.meta).where(
+        Statement.origin == STATEMENT
+    )
+    applied = select(
+        Invoice.account_id, func.coalesce(func.sum(Invoice.balance_applied_cents), 0).label("applied")
+    ).group_by(Invoice.account_id)
+    accounts = select(Account.id, Account.public_id)
+    if store_id is not None:
+        entries = entries.where(Statement.store_id == store_id)
+        applied = applied.where(Invoice.store_id == store_id)
+        accounts = accounts.where(Account.store_id == store_id)
+    if account_id is not None:
+        entries = entries.where(Statement.account_id == account_id)
+        applied = applied.where(Invoice.account_id == account_id)
+        accounts = accounts.where(Account.id == account_id)
+    from_entries: dict[int, int] = {}
+    for row in session.execute(entries):
+        meta = row.meta if isinstance(row.meta, dict) else {}
+        if meta.get("balanceApplication"):
+            from_entries[row.account_id] = from_entries.get(row.account_id, 0) - row.value_cents
+    stored = {row.account_id: int(row.applied) for row in session.execute(applied)}
+    public_ids = dict(session.execute(accounts).all())
+    return [
+        Mismatch(
+            pk,
+            public_ids.get(pk, "?"),
+            "balance applied to invoices",
+            stored.get(pk, 0),
+            from_entries.get(pk, 0),
+        )
+        for pk in sorted(set(stored) | set(from_entries))
+        if pk in public_ids and stored.get(pk, 0) != from_entries.get(pk, 0)
+    ]

@@ -46,7 +46,7 @@ def account_statements(
             "count": page.count,
         }
 
-    return ctx.read(work)
+    return ctx.read(work, replica=True)
 
 
 @router.put("/{creditAccountId}/statements/{statementId}", summary="Decrease the balance of an account")

@@ -102,7 +102,11 @@ def recompute_mismatches(
     """Recomputes every account's balance from its entries and its held credit from its live
     holds, replays its Credit entries (ledger.check), and returns where the stored figures
     differ (empty when the books are right)."""
-    from customer_credit.ledger.check import credit_mismatches, transaction_mismatches
+    from customer_credit.ledger.check import (
+        balance_application_mismatches,
+        credit_mismatches,
+        transaction_mismatches,
+    )
 
     entry_filter = [Statement.origin != CREDIT]
     hold_filter = [Transaction.status == AUTHORIZED]
@@ -149,4 +153,5 @@ def recompute_mismatches(
             mismatches.append(Mismatch(pk, public_id, "preAuthorizedCredit", stored_p, int(computed_p)))
     mismatches.extend(credit_mismatches(session, store_id, account_id=account_id))
     mismatches.extend(transaction_mismatches(session, store_id, account_id=account_id))
+    mismatches.extend(balance_application_mismatches(session, store_id, account_id=account_id))
     return mismatches

@@ -19,7 +19,7 @@ from customer_credit.reminders.schedule import (
     local_midnight,
     presentation_of,
     send_moment,
-    triggers_of,
+    store_triggers,
 )
 from customer_credit.reminders.sender import recipients_of
 from customer_credit.reminders.templates import Presentation
@@ -47,7 +47,7 @@ def preview(session: Session, day: date, *, store_name: str | None = None) -> li
     for config, name in _store_configs(session, store_name):
         look = presentation_of(config)
         zone = store_zone(config)
-        for trigger in triggers_of(config):
+        for trigger in store_triggers(session, config):
             shift = timedelta(days=trigger.days)
             due_day = day + shift if trigger.kind == PRIOR else day - shift
             invoices = session.scalars(
@@ -94,7 +94,7 @@ def preview_at(
     items: list[PreviewItem] = []
     for config, name in _store_configs(session, store_name):
         look = presentation_of(config)
-        triggers = {(trigger.kind, trigger.days): trigger for trigger in triggers_of(config)}
+        triggers = {(trigger.kind, trigger.days): trigger for trigger in store_triggers(session, config)}
         for candidate, reason in claim_decisions(session, due_candidates(session, config, at, catch_up_days)):
             status = f"would skip: {reason}" if reason else "would send"
             items.append(

@@ -56,6 +56,20 @@ def triggers_of(config: StoreConfig) -> list[Trigger]:
     return list(found.values())
 
 
+def store_triggers(session: Session, config: StoreConfig) -> list[Trigger]:
+    """The store's notification schedule and its dunning levels (credit_control.dunning); where
+    both name a day after the due date, the schedule's time of day holds."""
+    from customer_credit.credit_control import dunning  # it builds on this module
+
+    own = triggers_of(config)
+    taken = {(trigger.kind, trigger.days) for trigger in own}
+    return own + [
+        trigger
+        for trigger in dunning.triggers(session, config.store_id)
+        if (AFTER, trigger.days) not in taken
+    ]
+
+
 def presentation_of(config: StoreConfig) -> Presentation:
     return Presentation(
         locale=getattr(config, "locale", None) or "en_US",
@@ -146,10 +160,14 @@ def _lock_config(session: Session, store_id: int) -> StoreConfig | None:
 def schedule_due(session: Session, now: datetime, *, catch_up_days: int = DEFAULT_CATCH_UP_DAYS) -> int:
     """Claims every reminder whose time has come: inserts its row (pending, or skipped with the
     reason). Returns the number of rows written."""
+    from customer_credit.credit_control import dunning  # its levels are triggers too
+
     written = 0
     configs = session.execute(select(StoreConfig.store_id, StoreConfig.notifications)).all()
+    with_levels = dunning.stores_with_levels(session)
     for store_id, notifications in configs:
-        if not notifications or not (notifications.get("daysPrior") or notifications.get("daysAfter")):
+        scheduled = notifications and (notifications.get("daysPrior") or notifications.get("daysAfter"))
+        if not scheduled and store_id not in with_levels:
             continue
         config = _lock_config(session, store_id)
         if config is None:
@@ -164,7 +182,7 @@ def due_candidates(
     """The store's reminders whose time has come at `now` and that are not claimed yet."""
     zone = store_zone(config)
     candidates: list[Candidate] = []
-    for trigger in triggers_of(config):
+    for trigger in store_triggers(session, config):
         candidates.extend(_candidates(session, config.store_id, trigger, now, zone, catch_up_days))
     return candidates
 

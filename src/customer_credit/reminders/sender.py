@@ -3,19 +3,24 @@ invoice as it is then), send outside any transaction, record each outcome in ano
 invoice's PDF, when the store attaches it, is read in the claim with the same clock as the body
 and rendered after that transaction, just before its message is sent.
 
-At most once: a reminder being sent is leased; if its worker dies before recording the
-outcome, the reminder is marked `abandoned` when the lease ends, not sent again. A send the
-server refused (or that could not connect) is retried with exponential backoff."""
+At most once, and nothing lost when a worker dies: a claimed batch is leased, and each message
+is marked as started (next_attempt_at cleared, a lease of its own) in a short transaction just
+before it is sent. When a lease ends without an outcome, a started reminder is marked
+`abandoned` (it may have gone out: never sent twice); the ones of the batch that never started
+go back to pending for any worker. A send the server refused (or that could not connect) is
+retried with exponential backoff."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, and_, select, update
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts.models import OPEN, Account, Holder
+from customer_credit.credit_control import dunning
 from customer_credit.db.engine import Database
 from customer_credit.documents import service as documents
 from customer_credit.invoices.models import OPENED, Invoice
@@ -23,6 +28,7 @@ from customer_credit.invoices.overdue_days import Lateness, days_until_due
 from customer_credit.reminders import mail
 from customer_credit.reminders.models import (
     ABANDONED,
+    AFTER,
     FAILED,
     OBSOLETE,
     PENDING,
@@ -59,7 +65,13 @@ class Outgoing:
     attachment: documents.Download | None = None
 
 
-def templates_for(session: Session, store_id: int, kind: str) -> TemplateSet:
+def templates_for(session: Session, store_id: int, kind: str, days: int | None = None) -> TemplateSet:
+    """A dunning level's own e-mail for its step after the due date, else the store's template
+    of the kind, else the default."""
+    if kind == AFTER and days is not None:
+        level = dunning.level_for(session, store_id, days)
+        if level is not None and level.subject is not None and level.text_body is not None:
+            return TemplateSet(level.subject, level.text_body, level.html_body)
     own = session.get(ReminderTemplate, (store_id, kind))
     if own is None:
         return default_templates(kind)
@@ -99,9 +111,22 @@ def compose(
         payment_link=invoice.payment_link,
         payment_instructions=getattr(config, "payment_instructions", None),
         trigger_days=reminder.days,
+        **_dunning_facts(session, reminder, invoice),
     )
-    templates = templates_for(session, invoice.store_id, reminder.kind)
+    templates = templates_for(session, invoice.store_id, reminder.kind, reminder.days)
     return render(templates, context(facts, look), fallback=default_templates(reminder.kind))
+
+
+def _dunning_facts(session: Session, reminder: Reminder, invoice: Invoice) -> dict:
+    if reminder.kind != AFTER:
+        return {}
+    level = dunning.level_for(session, invoice.store_id, reminder.days)
+    if level is None:
+        return {}
+    return {
+        "dunning_level": level.name,
+        "late_fee_cents": dunning.fee_charged_cents(session, invoice, reminder.days),
+    }
 
 
 def _why_obsolete(reminder: Reminder, invoice: Invoice, account: Account, now: datetime) -> str | None:
@@ -120,12 +145,19 @@ def claim(
     db: Database, now: datetime, settings: Settings, *, limit: int = SEND_BATCH
 ) -> tuple[list[Outgoing], int]:
     """Returns the messages to send and the number of reminders handled (obsolete included)."""
-    lease = timedelta(seconds=settings.smtp_timeout_s * 3 + 60)
+    lease = send_lease(settings)
     outgoing = []
     with db.write() as session:
+        lapsed = and_(Reminder.status == SENDING, Reminder.lease_until <= now)
+        # Claimed, never started (its worker died, or was too slow, before their turn).
         session.execute(
             update(Reminder)
-            .where(Reminder.status == SENDING, Reminder.lease_until <= now)
+            .where(lapsed, Reminder.next_attempt_at.is_not(None))
+            .values(status=PENDING, lease_until=None, updated_at=now)
+        )
+        session.execute(
+            update(Reminder)
+            .where(lapsed)
             .values(
                 status=ABANDONED,
                 lease_until=None,
@@ -166,6 +198,30 @@ def claim(
             outgoing.append(Outgoing(reminder.id, reminder.attempts, email, stem, attachment))
         handled = len(reminders)
     return outgoing, handled
+
+
+def send_lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.smtp_timeout_s * 3 + 60)
+
+
+def start_sending(db: Database, item: Outgoing, moment: datetime, settings: Settings) -> bool:
+    """Marks the reminder's attempt as started, leased for this one message. False when the
+    claim is no longer this worker's (its lease ran out and the reminder went back to pending,
+    or another worker claimed it since): then it must not be sent from here."""
+    with db.write() as session:
+        result = session.execute(
+            update(Reminder)
+            .where(
+                Reminder.id == item.reminder_id,
+                Reminder.status == SENDING,
+                Reminder.attempts == item.attempt,
+                Reminder.next_attempt_at.is_not(None),
+            )
+            .values(next_attempt_at=None, lease_until=moment + send_lease(settings), updated_at=moment)
+        )
+        if not isinstance(result, CursorResult):
+            raise TypeError("an UPDATE returns a CursorResult")
+        return result.rowcount == 1
 
 
 def with_attachment(item: Outgoing) -> EmailMessage:
@@ -215,6 +271,7 @@ def record_outcome(
 def send_due(db: Database, now: datetime) -> int:
     """A job with its own transactions. Returns the number of reminders handled."""
     settings: Settings = db.settings
+    started = time.monotonic()
     outgoing, handled = claim(db, now, settings)
     if not outgoing:
         return handled
@@ -230,6 +287,11 @@ def send_due(db: Database, now: datetime) -> int:
                 log.exception("cannot render a reminder's invoice PDF", extra={"reminder": item.reminder_id})
                 reason = f"cannot render the invoice PDF: {type(broken).__name__}: {broken}"
                 record_outcome(db, item, now, settings, note=None, error=reason, permanent=True)
+                continue
+            # `now` is the job's start on the worker's clock; the batch may have taken a while.
+            moment = now + timedelta(seconds=time.monotonic() - started)
+            if not start_sending(db, item, moment, settings):
+                log.info("reminder taken back before its turn", extra={"reminder": item.reminder_id})
                 continue
             try:
                 note = sender.send(email, item.filename_stem)

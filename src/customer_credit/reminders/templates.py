@@ -50,6 +50,8 @@ VARIABLES = {
     "payment_link": "the invoice's payment link (may be empty)",
     "payment_instructions": "the store's payment instructions (may be empty)",
     "trigger_days": "the `days` of the trigger that sent this reminder",
+    "dunning_level": "the name of the dunning level of this step after the due date (may be empty)",
+    "late_fee": "the late fee charged at this dunning step, as a new invoice (may be empty)",
 }
 
 DEFAULT_SUBJECTS = {
@@ -76,7 +78,9 @@ Invoice {{ friendly_id }} from {{ store_name }} (installment {{ installment }} o
 Amount due: {{ amount_due }}
 Late interest: {{ interest }}
 Total to pay: {{ total_due }}
-{% if payment_link %}
+{% if late_fee %}
+A late fee of {{ late_fee }} was charged as a separate invoice.
+{% endif %}{% if payment_link %}
 Pay online: {{ payment_link }}
 {% endif %}{% if payment_instructions %}
 How to pay:
@@ -108,6 +112,8 @@ DEFAULT_HTML = {
         "<table><tr><td>Amount due</td><td>{{ amount_due }}</td></tr>"
         "<tr><td>Late interest</td><td>{{ interest }}</td></tr>"
         "<tr><td><strong>Total to pay</strong></td><td><strong>{{ total_due }}</strong></td></tr></table>"
+        "{% if late_fee %}<p>A late fee of <strong>{{ late_fee }}</strong> was charged as a separate "
+        "invoice.</p>{% endif %}"
     ),
 }
 
@@ -150,6 +156,9 @@ class Facts:
     payment_link: str | None
     payment_instructions: str | None
     trigger_days: int
+    # The dunning level of an overdue reminder's step (credit_control.dunning), if any.
+    dunning_level: str = ""
+    late_fee_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -193,6 +202,8 @@ def context(facts: Facts, look: Presentation) -> dict:
         "payment_link": facts.payment_link or "",
         "payment_instructions": facts.payment_instructions or "",
         "trigger_days": facts.trigger_days,
+        "dunning_level": facts.dunning_level,
+        "late_fee": look.money(facts.late_fee_cents) if facts.late_fee_cents else "",
     }
 
 
@@ -252,6 +263,8 @@ SAMPLE = Facts(
     payment_link="https://pay.example.com/i/IBjuAsrJ-1",
     payment_instructions="Bank transfer to account 1234-5",
     trigger_days=3,
+    dunning_level="Second notice",
+    late_fee_cents=1500,
 )
 
 

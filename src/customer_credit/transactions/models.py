@@ -25,6 +25,15 @@ class Transaction(Base):
         CheckConstraint("status IN ('Authorized', 'Settled', 'Cancelled', 'Expired')", name="status"),
         Index("uq_transactions_store_public_id", "store_id", "public_id", unique=True),
         Index("ix_transactions_account", "account_id", "created_at"),
+        # One late fee per overdue invoice and dunning step, whatever the number of workers.
+        Index(
+            "uq_transactions_late_fee",
+            "late_fee_invoice_id",
+            "late_fee_days",
+            unique=True,
+            sqlite_where=text("late_fee_invoice_id IS NOT NULL"),
+            postgresql_where=text("late_fee_invoice_id IS NOT NULL"),
+        ),
         Index(
             "ix_transactions_expiring",
             "expires_at",
@@ -56,6 +65,13 @@ class Transaction(Base):
     # Under the "flag" overdue policy: the days overdue of the account's oldest overdue invoice
     # when this hold was let through (credit_control.overdue_policy).
     overdue_flag_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A late fee (credit_control.dunning) is a transaction of its own, settled into one invoice:
+    # the overdue invoice it was charged for and the dunning step (days after the due date).
+    # use_alter: invoices point at transactions too; the cycle is broken when tables are sorted.
+    late_fee_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", use_alter=True), nullable=True
+    )
+    late_fee_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     friendly_prefix: Mapped[str | None] = mapped_column(String(8), nullable=True)
     status: Mapped[str] = mapped_column(String(12), default=AUTHORIZED)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

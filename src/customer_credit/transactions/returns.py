@@ -8,10 +8,11 @@ releases exactly what was still owed on it (value − creditValue) and a cancell
 changes again. An invoice that a lowering (re-settlement, refund) took down to nothing is
 Cancelled with value = creditValue = 0, so it adds nothing.
 
-With S settled, R refunded (E of it given back beyond the open invoices), C cancelled, P paid
-and O still owed on open invoices, every operation keeps S = (R − E) + P + O + C, so what is
-left to refund, S − R − C, is P + O − E: a refund first takes the open amount O, and only the
-rest, at most P − E, comes back as balance. That keeps the paid excess within what was paid,
+With S settled, R refunded (E of it given back beyond the open invoices), C cancelled, A taken
+off by credit notes and write-offs (credit_control.adjustments), P paid and O still owed on
+open invoices, every operation keeps S = (R − E) + P + O + C + A, so what is left to refund,
+S − R − C − A, is P + O − E: a refund first takes the open amount O, and only the rest, at
+most P − E, comes back as balance. That keeps the paid excess within what was paid,
 as long as no payment whose money was given back is reversed (`refuse_reversal_of_returned_payment`).
 `ledger.check` verifies the rule from the ledger alone.
 
@@ -35,6 +36,15 @@ def cancelled_cents(session: Session, transaction_pk: int) -> int:
     ).one()
 
 
+def adjusted_cents(session: Session, transaction_pk: int) -> int:
+    """What credit notes and write-offs took off the transaction's invoices (credit_control)."""
+    return session.scalars(
+        select(func.coalesce(func.sum(Invoice.credited_cents + Invoice.written_off_cents), 0)).where(
+            Invoice.transaction_id == transaction_pk
+        )
+    ).one()
+
+
 def paid_cents(session: Session, transaction_pk: int) -> int:
     """What the customer has paid on the transaction's invoices (reversals taken off)."""
     return session.scalars(
@@ -44,14 +54,16 @@ def paid_cents(session: Session, transaction_pk: int) -> int:
 
 def ensure_refund_fits(session: Session, transaction: Transaction, cents: int) -> None:
     """Refuses (409) a refund of `cents` beyond what is left to refund: settled − already
-    refunded − already cancelled."""
+    refunded − already cancelled − already credited or written off."""
     cancelled = cancelled_cents(session, transaction.id)
-    refundable = transaction.settled_cents - transaction.refunded_cents - cancelled
+    adjusted = adjusted_cents(session, transaction.id)
+    refundable = transaction.settled_cents - transaction.refunded_cents - cancelled - adjusted
     if cents > refundable:
+        adjusted_part = f", credited or written off {from_cents(adjusted)}" if adjusted else ""
         raise Conflict(
             f"the refund exceeds what is left to refund ({from_cents(max(refundable, 0))}: "
             f"settled {from_cents(transaction.settled_cents)}, already refunded "
-            f"{from_cents(transaction.refunded_cents)}, cancelled {from_cents(cancelled)})",
+            f"{from_cents(transaction.refunded_cents)}, cancelled {from_cents(cancelled)}{adjusted_part})",
             code="RefundExceedsSettlement",
         )
 
