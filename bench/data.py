@@ -263,6 +263,20 @@ class Backends:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def started_within(self, seconds: float) -> int | None:
+        """Client connections to the database opened in the last `seconds` (None for SQLite): in
+        steady state a pool sized to the concurrency opens none."""
+        if self.name is None:
+            return None
+        if self._admin is None:
+            self._admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+        row = self._admin.execute(
+            "select count(*) from pg_stat_activity where datname = %s and backend_type = 'client backend' "
+            "and pid <> pg_backend_pid() and backend_start > now() - make_interval(secs => %s)",
+            (self.name, seconds),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
         if self._admin is not None:
             self._admin.close()

@@ -1,14 +1,11 @@
-"""The purchase cycle's reference: pgbench running, per cycle, exactly the SQL the service runs
-for it, with nothing of Python in between.
+"""The purchase cycle's reference: pgbench running a hand-written minimal cycle for our schema,
+`bench/sql/minimal-cycle.sql` (one transaction per API call, the fewest statements that keep the
+locks, the ledger and the outbox), with nothing of Python in between. It is not a replay of what
+the service sends, so cutting the service's round trips raises the ratio to it.
 
 `capture_cycle` runs one steady cycle through the app in this process and records every
-statement with its parameters and the transactions around them. `cycle_script` turns that
-record into a pgbench script: the same statements, in the same order and transactions, with
-the values that differ from one cycle to the next (the account, the new transaction and its
-invoices, ids that must stay unique, timestamps) replaced by pgbench variables or SQL
-expressions. So the reference follows the service whenever its SQL changes."""
+statement and transaction it sent: the report gives the service's count beside the reference's."""
 
-import json
 import re
 import shutil
 import statistics
@@ -16,16 +13,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from bench.data import CYCLE_VALUE, Backends, libpq_url
 from bench.server import CpuMeter
 
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_EVENT_ID = re.compile(r"evt_[0-9a-f]{32}")
-_RETURNING_ID = re.compile(r"RETURNING transactions\.id\b.*$", re.IGNORECASE)
+MINIMAL_CYCLE = Path(__file__).parent / "sql" / "minimal-cycle.sql"
 
 
 @dataclass
@@ -133,152 +127,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _quote(text: str) -> str:
-    """A SQL literal. pgbench -M prepared turns every `:name` into a parameter, even inside a
-    string, so colons are spelled chr(58)."""
-    pieces = ["'" + piece.replace("'", "''") + "'" for piece in text.split(":")]
-    return pieces[0] if len(pieces) == 1 else "(" + " || chr(58) || ".join(pieces) + ")"
-
-
-class _Translator:
-    """Turns captured statements into pgbench SQL for any client and any cycle."""
-
-    def __init__(self, capture: Capture):
-        self.capture = capture
-        # Strings inside which these values are replaced, longest first.
-        self.tokens = [
-            (capture.transaction_public_id, ":t_public"),
-            (capture.account_public_id, "(:document)::text || '_CPF'"),
-            # Unique per store like the service's random one: from the new transaction's pk.
-            (capture.friendly_prefix, "('P' || lpad(to_hex((:t_id)::int), 7, '0'))"),
-        ]
-        self.tokens = [(value, expression) for value, expression in self.tokens if value]
-        self.tokens.sort(key=lambda pair: -len(pair[0]))
-        self.invoice_pks = set(capture.invoice_ids)
-
-    def string(self, value: str) -> str:
-        """A SQL expression for a captured string, with the per-cycle parts made variable."""
-        parts: list[str] = []
-        remaining = value
-        pattern = re.compile("|".join([re.escape(token) for token, _ in self.tokens] + [_EVENT_ID.pattern]))
-        position = 0
-        for match in pattern.finditer(remaining):
-            if match.start() > position:
-                parts.append(_quote(remaining[position : match.start()]))
-            found = match.group(0)
-            if _EVENT_ID.fullmatch(found):
-                parts.append("('evt_' || md5(random()::text || clock_timestamp()::text))")
-            else:
-                parts.append(next(expression for token, expression in self.tokens if token == found))
-            position = match.end()
-        if position < len(remaining):
-            parts.append(_quote(remaining[position:]))
-        if not parts:
-            return "''"
-        return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
-
-    def value(self, name: str, value, at: datetime, table: str = "") -> str:
-        capture = self.capture
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            lowered = name.lower()
-            if "store_id" in lowered and value == capture.store_id:
-                return "(:store_id)"
-            if re.search(r"installment|_cents|postponement_count|coalesce", lowered):
-                return str(value)
-            # Which row's key: the parameter's name says it (account_id, transactions_id, …),
-            # or, for a bare id/pk, the table the statement works on. Ids of different tables
-            # may be equal numbers, so the value alone cannot tell.
-            keys = {
-                "transaction": (value == capture.transaction_id, "(:t_id)"),
-                "account": (value == capture.account_id, "(:a_id)"),
-                "invoice": (value in self.invoice_pks, "(:i_id)"),
-            }
-            for word, (matches, variable) in keys.items():
-                if word in lowered and matches:
-                    return variable
-            if re.fullmatch(r"(id|pk)(_\d+)?", lowered) and table:
-                matches, variable = keys.get(table.rstrip("s"), (False, ""))
-                if matches:
-                    return variable
-            return str(value)
-        if isinstance(value, (float, Decimal)):
-            return str(value)
-        if isinstance(value, datetime):
-            days = round((value - at).total_seconds() / 86400)
-            now = "(now() AT TIME ZONE 'UTC')"
-            return now if days == 0 else f"({now} + interval '{days} days')"
-        if hasattr(value, "obj") and type(value).__name__ in ("Json", "Jsonb"):
-            # psycopg's JSON wrapper (SQLAlchemy's JSON columns bind it).
-            return self.string(json.dumps(value.obj, default=str))
-        if isinstance(value, (bytes, bytearray)):
-            return "'\\x" + bytes(value).hex() + "'::bytea"
-        return self.string(str(value))
-
-    def statement(self, statement: Statement) -> str:
-        sql = statement.sql
-        upper = sql.upper()
-        gset = ""
-        if upper.startswith("INSERT INTO TRANSACTIONS"):
-            # The new transaction's id and public id, as the service makes them: random.
-            sql = _RETURNING_ID.sub("RETURNING transactions.id AS id, transactions.public_id AS public", sql)
-            gset = " \\gset t_"
-            statement = Statement(
-                sql,
-                {
-                    name: ("\0new-transaction-id" if value == self.capture.transaction_public_id else value)
-                    for name, value in statement.parameters.items()
-                },
-                statement.at,
-            )
-        elif upper.startswith("SELECT") and " FROM ACCOUNTS" in upper and ".PUBLIC_ID =" in upper:
-            gset = " \\gset a_"
-        elif (
-            upper.startswith("SELECT")
-            and " FROM INVOICES JOIN ACCOUNTS" in upper
-            and "INVOICES.PUBLIC_ID =" in upper
-        ):
-            gset = " \\gset i_"
-
-        table = _table_of(sql)
-
-        def substitute(match: re.Match) -> str:
-            name = match.group(1)
-            if name not in statement.parameters:
-                raise ValueError(f"no value captured for %({name})s in: {sql[:200]}")
-            value = statement.parameters[name]
-            if value == "\0new-transaction-id":
-                return "upper(md5(random()::text || clock_timestamp()::text))"
-            return self.value(name, value, statement.at, table)
-
-        translated = _PLACEHOLDER.sub(substitute, sql)
-        return translated + (gset if gset else ";")
-
-
-def _table_of(sql: str) -> str:
-    """The table a statement reads or writes first: after FROM, UPDATE or INTO."""
-    match = re.search(r"\b(?:FROM|UPDATE|INTO)\s+(\w+)", sql, re.IGNORECASE)
-    return match.group(1).lower() if match else ""
-
-
-def cycle_script(capture: Capture) -> str:
-    """The pgbench script of one cycle (see the module's docstring)."""
-    translator = _Translator(capture)
-    lines = ["\\set document :document_base + :client_id"]
-    for step in capture.steps:
-        lines.append(f"{step};" if isinstance(step, str) else translator.statement(step))
-    return "\n".join(lines) + "\n"
-
-
 def statement_count(script: str) -> int:
     """SQL statements per cycle (meta-commands and transaction control left out)."""
     count = 0
     for line in script.splitlines():
         line = line.strip()
-        if not line or line.startswith("\\") or line.rstrip(";") in CONTROL:
+        if not line or line.startswith(("\\", "--")) or line.rstrip(";") in CONTROL:
             continue
         count += 1
     return count

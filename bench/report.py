@@ -67,8 +67,9 @@ def _met(value: bool | None) -> str:
 def rows_table(rows: list[Row]) -> list[str]:
     lines = [
         "| run | database | conns | requests | throughput | p50 ms | p95 ms | p99 ms | errors "
-        "| ratio to reference | server CPU / request | database CPU / request | load generator CPU |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ratio to reference | server CPU / request | database CPU / request | load generator CPU "
+        "| new PostgreSQL connections, last 10 s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         reference = f"{_ratio(row.ratio)} ({row.reference})" if row.ratio is not None else "—"
@@ -76,7 +77,8 @@ def rows_table(rows: list[Row]) -> list[str]:
             f"| {row.label} | {row.database} | {row.connections} | {row.requests:,} | "
             f"{_rate(row.throughput)} {row.unit} | {_ms(row.p50_ms)} | {_ms(row.p95_ms)} | "
             f"{_ms(row.p99_ms)} | {row.errors:,} | {reference} | {_cpu(row.server_cpu_ms)} | "
-            f"{_cpu(row.database_cpu_ms)} | {_cores(row.generator_cores)} |"
+            f"{_cpu(row.database_cpu_ms)} | {_cores(row.generator_cores)} | "
+            f"{'—' if row.new_connections_10s is None else row.new_connections_10s} |"
         )
     notes = [f"- {row.label}: {note}" for row in rows for note in row.notes]
     return lines + ([""] + notes if notes else [])

@@ -26,6 +26,8 @@ class Row:
     # database's backends. Unlike throughput, these hardly move when the machine is busy.
     server_cpu_ms: float | None = None
     database_cpu_ms: float | None = None
+    # PostgreSQL client connections opened during the run's last 10 s (the pool's churn).
+    new_connections_10s: int | None = None
     notes: list[str] = field(default_factory=list)
 
     @classmethod

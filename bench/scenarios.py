@@ -33,11 +33,13 @@ class Measured:
     load: wrk.LoadResult
     server_cpu_s: float
     database_cpu_s: float
+    new_connections_10s: int | None = None
 
     def attach(self, row: Row) -> Row:
         requests = max(self.load.requests, 1)
         row.server_cpu_ms = self.server_cpu_s * 1000 / requests
         row.database_cpu_ms = self.database_cpu_s * 1000 / requests if self.database_cpu_s else None
+        row.new_connections_10s = self.new_connections_10s
         return row
 
 
@@ -69,10 +71,13 @@ def _drive(
             # Several server processes (bench/scale.py): wrk spreads its threads over them.
             spread_over_ports=getattr(server, "spread_ports", None),
         )
+        # Right as the load ends, while the pool still holds what it opened: connections that
+        # are younger than 10 s were opened during the run's steady state (after the warm-up).
+        opened = backends.started_within(min(10.0, duration_s))
     finally:
         server_cpu_s, database_cpu_s = server_meter.stop(), database_meter.stop()
         backends.close()
-    return Measured(load, server_cpu_s, database_cpu_s)
+    return Measured(load, server_cpu_s, database_cpu_s, opened)
 
 
 def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:
@@ -93,13 +98,24 @@ def constant(server: Server, ds: Dataset, load: Load, database: str) -> Row:
     )
 
 
-def reads(server: Server, ds: Dataset, load: Load, database: str, workdir: Path, label: str = "") -> Row:
+def reads(
+    server: Server,
+    ds: Dataset,
+    load: Load,
+    database: str,
+    workdir: Path,
+    label: str = "",
+    *,
+    only_accounts: bool = False,
+) -> Row:
+    """GET account, GET invoice and the account's invoice list in equal parts, or (only_accounts)
+    GET account alone, whose CPU per request has a target of its own."""
     pairs = data.write_lines(workdir / "read-pairs.txt", (f"{a} {i}" for a, i in ds.read_pairs))
     measured = _drive(
         server,
         ds,
         "reads",
-        [str(pairs)],
+        [str(pairs), "accounts" if only_accounts else "all"],
         connections=load.connections,
         threads=_threads(load.connections),
         duration_s=load.duration_s,
@@ -108,7 +124,12 @@ def reads(server: Server, ds: Dataset, load: Load, database: str, workdir: Path,
     return measured.attach(
         Row.from_load(
             "reads",
-            label or "retrieve account / retrieve invoice / list account's invoices, ⅓ each",
+            label
+            or (
+                "retrieve account"
+                if only_accounts
+                else "retrieve account / retrieve invoice / list account's invoices, ⅓ each"
+            ),
             database,
             measured.load,
         )
@@ -350,3 +371,52 @@ def checkout_payments(
         f"{approved:,} approved payments, {holds:,} live holds"
     )
     return row, check
+
+
+@dataclass
+class StatementsProbe:
+    """One account's statements without `from`/`to`, as a client that never pages asks them."""
+
+    account: str
+    entries: int
+    total: int | None
+    next_cursor: bool
+    body_bytes: int
+    elapsed_ms: float
+    pages_walked: int
+    walked_entries: int
+
+
+def statements_probe(
+    server: Server, account: str, headers: dict, *, max_pages: int = 1000
+) -> StatementsProbe:
+    """GETs the account's statements page by page (following `nextCursor`), timing the first."""
+    import json as _json
+    import time as _time
+    import urllib.parse
+    import urllib.request
+
+    base = f"{server.base_url}/api/creditcontrol/accounts/{urllib.parse.quote(account)}/statements"
+
+    def fetch(url: str) -> tuple[dict, int, float]:
+        started = _time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as answer:
+            raw = answer.read()
+        return _json.loads(raw), len(raw), (_time.perf_counter() - started) * 1000
+
+    first, size, elapsed = fetch(base)
+    pages, walked, page = 1, len(first.get("statements", [])), first
+    while page.get("nextCursor") and pages < max_pages:
+        page, _size, _elapsed = fetch(f"{base}?cursor={urllib.parse.quote(page['nextCursor'])}")
+        pages += 1
+        walked += len(page.get("statements", []))
+    return StatementsProbe(
+        account=account,
+        entries=len(first.get("statements", [])),
+        total=first.get("count"),
+        next_cursor=bool(first.get("nextCursor")),
+        body_bytes=size,
+        elapsed_ms=elapsed,
+        pages_walked=pages,
+        walked_entries=walked,
+    )

@@ -116,6 +116,13 @@ class _KeyCache:
 key_cache = _KeyCache(KEY_CACHE_TTL_S, KEY_CACHE_MAX_ENTRIES)
 
 
+def recently_authenticated(app_key: str, app_token: str) -> Principal | None:
+    """The key's principal if it was authenticated in this process within KEY_CACHE_TTL_S,
+    else None (then authenticate_key_cached asks the database). Touches no database, so an
+    async caller may use it without a thread."""
+    return key_cache.get(app_key, hash_token(app_token))
+
+
 def authenticate_key_cached(database, app_key: str, app_token: str) -> Principal:
     """authenticate_key, answered from the cache while a success is recent."""
     digest = hash_token(app_token)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from customer_credit.private_files import sqlite_path, touch_private_file
@@ -66,6 +66,15 @@ class Database:
             else self.read_engine.execution_options(isolation_level="REPEATABLE READ")
         )
         self._read_sessions = sessionmaker(read_bind, expire_on_commit=False)
+        # A read of one statement sees one snapshot without a transaction: on PostgreSQL it runs
+        # in autocommit, which saves BEGIN and ROLLBACK (two round trips of three). SQLite keeps
+        # its read transaction (no round trips there).
+        self._statement_bind = (
+            self.read_engine
+            if self.is_sqlite
+            else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._statement_sessions = sessionmaker(self._statement_bind, expire_on_commit=False)
         self._replica_sessions = self._read_sessions
         if self.replica_engine is not None:
             # READ ONLY as well: should the URL point at a writable server by mistake, a write
@@ -123,14 +132,26 @@ class Database:
         return engine
 
     @contextmanager
-    def read(self, *, replica: bool = False) -> Iterator[Session]:
+    def read(self, *, replica: bool = False, single_statement: bool = False) -> Iterator[Session]:
         """One read snapshot. `replica=True`: from the read replica when one is configured, for
         reads that may lag the primary by the replica's replay delay (never a read that must see
-        the caller's own last write)."""
-        sessions = self._replica_sessions if replica else self._read_sessions
+        the caller's own last write). `single_statement=True` (primary only): for a read that
+        sends one SELECT, or SELECTs that need not agree with each other; each then sees the
+        latest commits, without a transaction on PostgreSQL."""
+        if single_statement and not replica:
+            sessions = self._statement_sessions
+        else:
+            sessions = self._replica_sessions if replica else self._read_sessions
         with sessions() as session:
             yield session
             session.rollback()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A plain connection (no ORM session) for a read of one statement on the primary, as
+        `read(single_statement=True)` runs it."""
+        with self._statement_bind.connect() as connection:
+            yield connection
 
     @contextmanager
     def write(self) -> Iterator[Session]:

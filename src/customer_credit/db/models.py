@@ -17,6 +17,7 @@ from customer_credit.events.models import (
 )
 from customer_credit.idempotency.models import IdempotencyRecord
 from customer_credit.invoices.models import Invoice
+from customer_credit.invoices.totals import InvoiceTotals
 from customer_credit.ledger.models import Statement
 from customer_credit.my_credits.models import MyCreditsLink
 from customer_credit.payment_conditions.models import PaymentCondition
@@ -39,6 +40,7 @@ __all__ = [
     "IdempotencyRecord",
     "MyCreditsLink",
     "Invoice",
+    "InvoiceTotals",
     "Operator",
     "OperatorSession",
     "OverdueNotice",

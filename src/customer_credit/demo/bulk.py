@@ -4,6 +4,9 @@ INSERT per table and batch on SQLite, inside the caller's write transaction.
 It checks no rule: it is only for writers whose rows are already consistent with the domain
 (see demo/service.py, which builds them with the same helpers the services use). Rows are
 tuples in the order of `COLUMNS[table]`; datetimes are naive UTC, JSON columns are JSON text.
+The stores' invoice totals follow the rows through the triggers on `invoices`
+(invoices/totals.py), except where this path turns triggers off: then it adds each batch's
+totals itself, in the same transaction.
 """
 
 from collections.abc import Sequence
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from customer_credit.db.base import UtcDateTime
 from customer_credit.db.models import Base
+from customer_credit.invoices import totals
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts": (
@@ -88,6 +92,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
     ),
 }
+_INVOICE_TOTALS_POSITIONS = {
+    "store_position": COLUMNS["invoices"].index("store_id"),
+    "status_position": COLUMNS["invoices"].index("status"),
+    "value_position": COLUMNS["invoices"].index("value_cents"),
+}
 # Parents before children, so foreign keys always point at rows already written.
 TABLE_ORDER = ("accounts", "holders", "transactions", "invoices", "statements")
 # SQLite allows 32,766 bound parameters per statement (since 3.32); stay well under it.
@@ -122,11 +131,13 @@ class PostgresWriter(BulkWriter):
         super().__init__(session)
         # A loader's batch may be lost in a crash (it is re-run), never half-applied.
         session.execute(text("SET LOCAL synchronous_commit = off"))
-        if session.execute(text("SHOW is_superuser")).scalar() == "on":
+        self.triggers_off = session.execute(text("SHOW is_superuser")).scalar() == "on"
+        if self.triggers_off:
             # Like pg_restore --disable-triggers: skips the foreign-key checks (a fifth of the
             # load's time). Safe here only because every row points at a parent written
             # before it in the same transaction or already in the table (ids are reserved from
-            # the sequences). Other roles keep the checks.
+            # the sequences). Other roles keep the checks. It turns off the invoice totals'
+            # triggers as well: `write` adds the totals of the invoices it copies.
             session.execute(text("SET LOCAL session_replication_role = replica"))
 
     def reserve_ids(self, table: str, count: int) -> list[int]:
@@ -147,6 +158,8 @@ class PostgresWriter(BulkWriter):
         with self.driver.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+        if table == "invoices" and self.triggers_off:
+            totals.add_bulk(self.session, totals.bulk_totals(rows, **_INVOICE_TOTALS_POSITIONS))
 
 
 class SqliteWriter(BulkWriter):

@@ -23,7 +23,8 @@ from customer_credit.invoices import service as invoices
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.ledger import statements
-from customer_credit.ledger.models import CREDIT, Statement
+from customer_credit.ledger.models import CREDIT
+from customer_credit.ledger.statements import LedgerEntry
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 from customer_credit.stores.models import Store
@@ -246,7 +247,7 @@ def _checked(since: datetime | None, until: Until | None) -> tuple[datetime | No
     return since, until
 
 
-def describe(entry: Statement) -> str:
+def describe(entry: LedgerEntry) -> str:
     """An entry's details as the console's statement shows them (its metadata)."""
     details = "; ".join(f"{key}: {value}" for key, value in (entry.meta or {}).items())
     if entry.origin == CREDIT:

@@ -3,16 +3,24 @@ change and its event commit (or roll back) together.
 
 Ledger entries appended in the same transaction (ledger.service.append_entry notes them in
 `session.info`) are attached to the next event recorded for their account, so a receiver
-sees exactly the entries each change wrote."""
+sees exactly the entries each change wrote.
 
+An event's body is built when it is recorded (the state right after its change); its row waits
+in `session.info` and all the rows of a transaction are written just before it commits, in one
+multi-row INSERT in the order they were recorded, so their ids keep the order of the changes
+(a settlement and its invoices: one INSERT instead of four). Rows recorded inside a savepoint
+that rolls back are dropped with it."""
+
+import functools
 import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, TextClause, bindparam, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
 
 from customer_credit.accounts.figures import available_balance_cents, available_credit_cents
 from customer_credit.accounts.models import Account
@@ -28,13 +36,102 @@ from customer_credit.money import from_cents, rate_for_wire, rate_from_units
 from customer_credit.transactions.models import Transaction
 
 PENDING_ENTRIES = "customer_credit.pending_ledger_entries"
+PENDING_EVENTS = "customer_credit.pending_events"
+SAVEPOINT_MARKS = "customer_credit.pending_events_savepoints"
 SEQUENCE_BATCH = 1000
+EVENTS_PER_INSERT = 100  # × 6 columns, well within SQLite's 999 bound parameters
+_EVENTS_TABLE = cast(Table, Event.__table__)  # a mapped class's __table__ is its Table
+_EVENT_COLUMNS = ("public_id", "store_id", "account_id", "type", "occurred_at", "body")
 
 
 @sa_event.listens_for(Session, "after_commit")
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget_pending_entries(session: Session, *_args) -> None:
     session.info.pop(PENDING_ENTRIES, None)
+
+
+def enqueue(session: Session, row: dict) -> None:
+    """Adds an events row to those the transaction writes when it commits."""
+    session.info.setdefault(PENDING_EVENTS, []).append(row)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_pending_events(session: Session) -> None:
+    # Only when the transaction itself commits: the release of a savepoint leaves its rows
+    # pending, as part of the enclosing transaction.
+    if session.get_nested_transaction() is None:
+        _write_pending(session)
+
+
+def _write_pending(session: Session) -> None:
+    rows = session.info.pop(PENDING_EVENTS, None)
+    if rows:
+        connection = session.connection()
+        # Batches keep a bulk job within SQLite's limit on bound parameters.
+        for start in range(0, len(rows), EVENTS_PER_INSERT):
+            batch = rows[start : start + EVENTS_PER_INSERT]
+            connection.execute(
+                _insert_of(len(batch)),
+                {f"{name}_{n}": row[name] for n, row in enumerate(batch) for name in _EVENT_COLUMNS},
+            )
+
+
+@functools.cache
+def _insert_of(count: int) -> TextClause:
+    """INSERT … VALUES of `count` rows, one statement (executemany would send one per row); the
+    database numbers the rows in the order of the list. SQL text, built once per count: an
+    insert().values([...]) of several rows is compiled again at every execution."""
+    rows = ", ".join("(" + ", ".join(f":{name}_{n}" for name in _EVENT_COLUMNS) + ")" for n in range(count))
+    columns = ", ".join(_EVENT_COLUMNS)
+    return text(f"INSERT INTO {_EVENTS_TABLE.name} ({columns}) VALUES {rows}").bindparams(
+        *[
+            bindparam(f"{name}_{n}", type_=_EVENTS_TABLE.c[name].type)
+            for n in range(count)
+            for name in _EVENT_COLUMNS
+        ]
+    )
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _write_pending_events_before_reading_them(state) -> None:
+    """A transaction that queries the events table sees the events it recorded itself (outside
+    savepoints: rows written inside one would be lost with it, though recorded before it)."""
+    session = state.session
+    if (
+        session.info.get(PENDING_EVENTS)
+        and session.get_nested_transaction() is None
+        and _EVENTS_TABLE in find_tables(state.statement)
+    ):
+        _write_pending(session)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        pending = session.info.get(PENDING_EVENTS)
+        session.info.setdefault(SAVEPOINT_MARKS, {})[transaction] = len(pending) if pending else 0
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_events(session: Session, rolled_back) -> None:
+    if not rolled_back.nested:
+        session.info.pop(PENDING_EVENTS, None)
+        session.info.pop(SAVEPOINT_MARKS, None)
+        return
+    mark = session.info.get(SAVEPOINT_MARKS, {}).pop(rolled_back, 0)
+    pending = session.info.get(PENDING_EVENTS)
+    if pending:
+        del pending[mark:]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_pending_events(session: Session, transaction) -> None:
+    # At the end of the transaction itself (a savepoint's mark stays until then: a rollback
+    # reports after the end).
+    if not transaction.nested and transaction.parent is None:
+        # Commit wrote them; a rollback, or a session closed without committing, drops them.
+        session.info.pop(PENDING_EVENTS, None)
+        session.info.pop(SAVEPOINT_MARKS, None)
 
 
 def new_event_id() -> str:
@@ -144,11 +241,10 @@ def record(
     data["ledgerEntries"] = [_entry_snapshot(entry) for entry in entries]
     public_id = new_event_id()
     body = dumps({"id": public_id, "type": event_type, "timestamp": timestamp(at), "data": data})
-    # A Core insert on the transaction's connection: cheaper than an ORM object, and the row
-    # is written at once, in the order the changes happened.
-    session.connection().execute(
-        # DeclarativeBase types __table__ as any FromClause; a mapped class's is its Table.
-        insert(cast(Table, Event.__table__)),
+    # A plain row rather than an ORM object: cheaper, and written with the transaction's other
+    # events in one INSERT (see the module's docstring).
+    enqueue(
+        session,
         {
             "public_id": public_id,
             "store_id": account.store_id,

@@ -86,7 +86,9 @@ def retrieve_invoice(
             ctx,
             creditAccountId,
             lambda session: service.get_invoice(session, ctx.principal, creditAccountId, invoiceId),
-        )
+        ),
+        # The invoice with its owner in one SELECT; the store's configuration is cached.
+        single_statement=True,
     )
 
 

@@ -9,7 +9,7 @@ from customer_credit.accounts import service as accounts
 from customer_credit.auth.principal import Principal
 from customer_credit.dates import parse_bound
 from customer_credit.errors import field_error
-from customer_credit.invoices import queries
+from customer_credit.invoices import queries, totals
 from customer_credit.invoices.models import STATUSES, Invoice
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.money import MoneyError, parse_amount, to_cents
@@ -40,16 +40,33 @@ def search_invoices(
             account_ids=queries.account_ids(session, principal.store_id, filters.account_public_id),
         )
     where = queries.matching(principal.store_id, filters, account_id=account_id)
-    if len(where) > 1:
-        # Filtered: usually few matches, read once for the page and the summary.
+    summary = _summary_from_totals(session, principal.store_id, filters, account_id)
+    if summary is None or (len(where) > 1 and summary["count"] <= queries.FEW_MATCHES):
+        # Filtered: usually few matches, read once for the page and the summary. (A status
+        # alone takes its summary from the totals only when its matches are many, so dense that
+        # walking the created-at index for the page is right; few may sit anywhere in it.)
         found = queries.page_with_summary(session, where, offset=window.offset, limit=window.limit)
         if found is not None:
             return InvoicePage(rows=found[0], summary=found[1])
-    summary = queries.summary(session, where)
+    if summary is None:
+        summary = queries.summary(session, where)
     rows = []
     if window.offset < summary["count"]:
         rows = queries.page(session, where, offset=window.offset, limit=window.limit)
     return InvoicePage(rows=rows, summary=summary)
+
+
+def _summary_from_totals(
+    session: Session, store_id: int, filters: InvoiceFilters, account_id: int | None
+) -> dict[str, int] | None:
+    """The summary of a store-wide search without filters, or with `status` alone, read from
+    the store's maintained totals (invoices/totals.py: exact, kept in the same transaction as
+    every invoice change) instead of adding up every invoice; None for any other search."""
+    if account_id is not None or filters.status not in (None, *STATUSES):
+        return None
+    if queries.conditions(replace(filters, status=None)):
+        return None
+    return totals.stored(session, store_id).summary(filters.status)
 
 
 def parse_filters(

@@ -100,11 +100,13 @@ def recompute_mismatches(
     session: Session, store_id: int | None = None, *, account_id: int | None = None
 ) -> list[Mismatch]:
     """Recomputes every account's balance from its entries and its held credit from its live
-    holds, replays its Credit entries (ledger.check), and returns where the stored figures
-    differ (empty when the books are right)."""
+    holds, replays its Credit entries (ledger.check), recomputes the stores' invoice totals
+    (unless one account is asked for), and returns where the stored figures differ (empty when
+    the books are right)."""
     from customer_credit.ledger.check import (
         balance_application_mismatches,
         credit_mismatches,
+        totals_mismatches,
         transaction_mismatches,
     )
 
@@ -154,4 +156,6 @@ def recompute_mismatches(
     mismatches.extend(credit_mismatches(session, store_id, account_id=account_id))
     mismatches.extend(transaction_mismatches(session, store_id, account_id=account_id))
     mismatches.extend(balance_application_mismatches(session, store_id, account_id=account_id))
+    if account_id is None:  # the invoice totals are the store's, not an account's
+        mismatches.extend(totals_mismatches(session, store_id))
     return mismatches

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from customer_credit import events
@@ -55,16 +55,21 @@ def _positive_cents(field: str, value: Decimal) -> int:
     return cents
 
 
+# Built once, with bound parameters: building a statement costs more CPU than running it
+# (docs/performance.md, Hot paths).
+_TRANSACTION = select(Transaction).where(
+    Transaction.store_id == bindparam("store_id"), Transaction.public_id == bindparam("public_id")
+)
+_TRANSACTION_LOCKED = _TRANSACTION.with_for_update()
+
+
 def _find_transaction(
     session: Session, account: Account, transaction_id: str, *, lock: bool
 ) -> Transaction | None:
-    query = select(Transaction).where(
-        Transaction.store_id == account.store_id,
-        Transaction.public_id == transaction_id,
+    transaction = session.scalar(
+        _TRANSACTION_LOCKED if lock else _TRANSACTION,
+        {"store_id": account.store_id, "public_id": transaction_id},
     )
-    if lock:
-        query = query.with_for_update()
-    transaction = session.scalar(query)
     if transaction is not None and transaction.account_id != account.id:
         raise NotFound(f"no transaction {transaction_id} on this account", code="TransactionNotFound")
     return transaction
