@@ -109,14 +109,18 @@ def _admit(request: Request, resource: str, principal: Principal | None) -> Requ
     return RequestContext(request=request, principal=principal, db=app_state.db)
 
 
+def _credentials(request: Request) -> tuple[str | None, str | None, str | None]:
+    """(app key, app token, user token) as the request sends them."""
+    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
+    return request.headers.get("x-vtex-api-appkey"), request.headers.get("x-vtex-api-apptoken"), user_token
+
+
 def _known_principal(request: Request) -> Principal | None:
     """The caller, when that needs no database: a key authenticated a moment ago, or a valid
     user token (whose refusal raises here as in `authenticate`). None: ask `authenticate`."""
-    app_key = request.headers.get("x-vtex-api-appkey")
-    app_token = request.headers.get("x-vtex-api-apptoken")
+    app_key, app_token, user_token = _credentials(request)
     if app_key and app_token:
         return auth_service.recently_authenticated(app_key, app_token)
-    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
     if user_token:
         return auth_service.authenticate_user_token(request.app.state.secret_key, user_token)
     return None
@@ -124,11 +128,9 @@ def _known_principal(request: Request) -> Principal | None:
 
 def authenticate(request: Request) -> Principal:
     state = request.app.state
-    app_key = request.headers.get("x-vtex-api-appkey")
-    app_token = request.headers.get("x-vtex-api-apptoken")
+    app_key, app_token, user_token = _credentials(request)
     if app_key and app_token:
         return auth_service.authenticate_key_cached(state.db, app_key, app_token)
-    user_token = request.headers.get("vtexidclientautcookie") or request.cookies.get("VtexIdclientAutCookie")
     if user_token:
         return auth_service.authenticate_user_token(state.secret_key, user_token)
     raise Unauthorized(

@@ -148,22 +148,18 @@ def add_once(session: Session, row, holder: str, *, code: str) -> None:
         ) from None
 
 
-def _replay(session: Session, store_id: int, kind: Kind, reference: str, invoice: Invoice, cents: int):
-    """The document already made for `reference`, when it is this very request again."""
-    existing = session.scalar(
-        select(InvoiceAdjustment).where(
-            InvoiceAdjustment.store_id == store_id,
-            InvoiceAdjustment.kind == kind.name,
-            InvoiceAdjustment.reference == reference,
-        )
-    )
+def replay_of(session: Session, query, invoice: Invoice, cents: int, *, taken_by, code: str):
+    """The row `query` finds for a client reference when it is this very request again (same
+    invoice, same amount); None when the reference is new. The same reference for anything else
+    is a 409 `code` whose message says what holds it (`taken_by(row)`)."""
+    existing = session.scalar(query)
     if existing is None:
         return None
     if existing.invoice_id != invoice.id or existing.amount_cents != cents:
         raise Conflict(
-            f"the reference {reference} already names {kind.label} {existing.number} "
+            f"the reference {existing.reference} already names {taken_by(existing)} "
             f"({from_cents(existing.amount_cents)} on another request)",
-            code="AdjustmentReferenceReused",
+            code=code,
         )
     return existing
 
@@ -208,7 +204,18 @@ def issue(
     reference = clean_reference(reference)
     account, invoice = invoices.lock_invoice(session, principal, account_public_id, invoice_id)
     if reference is not None:
-        existing = _replay(session, principal.store_id, spec, reference, invoice, cents)
+        existing = replay_of(
+            session,
+            select(InvoiceAdjustment).where(
+                InvoiceAdjustment.store_id == principal.store_id,
+                InvoiceAdjustment.kind == spec.name,
+                InvoiceAdjustment.reference == reference,
+            ),
+            invoice,
+            cents,
+            taken_by=lambda document: f"{spec.label} {document.number}",
+            code="AdjustmentReferenceReused",
+        )
         if existing is not None:
             return existing, False
     _refuse_unless_owed(invoice, spec, cents)

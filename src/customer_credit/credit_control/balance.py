@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from customer_credit import events
 from customer_credit.accounts.models import Account
 from customer_credit.auth.principal import Principal
-from customer_credit.credit_control.adjustments import add_once, clean_reference, positive_cents
+from customer_credit.credit_control.adjustments import add_once, clean_reference, positive_cents, replay_of
 from customer_credit.credit_control.models import BalanceApplication
 from customer_credit.dates import timestamp
 from customer_credit.errors import Conflict
@@ -50,23 +50,6 @@ def unapplied_cents(session: Session, account: Account) -> int:
     """Credit the account holds beyond its open invoices (may be 0 or negative). Exact only
     while the caller holds the account row lock."""
     return account.balance_cents + open_owed_cents(session, account)
-
-
-def _replay(session: Session, store_id: int, reference: str, invoice: Invoice, cents: int):
-    existing = session.scalar(
-        select(BalanceApplication).where(
-            BalanceApplication.store_id == store_id, BalanceApplication.reference == reference
-        )
-    )
-    if existing is None:
-        return None
-    if existing.invoice_id != invoice.id or existing.amount_cents != cents:
-        raise Conflict(
-            f"the reference {reference} already names another application of balance "
-            f"({from_cents(existing.amount_cents)})",
-            code="ApplicationReferenceReused",
-        )
-    return existing
 
 
 def _refuse_unless_payable(invoice: Invoice, cents: int) -> None:
@@ -98,7 +81,16 @@ def apply_balance(
     reference = clean_reference(reference)
     account, invoice = invoices.lock_invoice(session, principal, account_public_id, invoice_id)
     if reference is not None:
-        existing = _replay(session, principal.store_id, reference, invoice, cents)
+        existing = replay_of(
+            session,
+            select(BalanceApplication).where(
+                BalanceApplication.store_id == principal.store_id, BalanceApplication.reference == reference
+            ),
+            invoice,
+            cents,
+            taken_by=lambda _application: "another application of balance",
+            code="ApplicationReferenceReused",
+        )
         if existing is not None:
             return existing, False
     _refuse_unless_payable(invoice, cents)
