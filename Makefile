@@ -9,7 +9,7 @@ POPPLER_STAMP := $(VENV)/.poppler
 PGBOUNCER_STAMP := $(VENV)/.pgbouncer
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
-.PHONY: run test test-fast lint format bench install clean check worker
+.PHONY: run test test-fast lint format bench install clean check worker translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,14 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix src tests bench loadgen
 	$(BIN)/ruff format src tests bench loadgen
+
+# After marking new strings with _() or ngettext(): extract them and merge them into the pt_BR
+# and es catalogs (src/customer_credit/i18n/locales); then translate the empty msgstr lines.
+# tests/i18n fails while a marked string has no translation.
+translations: $(DEV_STAMP)
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot --no-location --omit-header --sort-output src
+	$(BIN)/pybabel update -i var/messages.pot -d src/customer_credit/i18n/locales --no-fuzzy-matching --ignore-obsolete
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

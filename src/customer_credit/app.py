@@ -28,7 +28,7 @@ from customer_credit.api.wire import JsonResponse
 from customer_credit.checkout.admin_routes import router as checkout_admin_router
 from customer_credit.checkout.routes import PREFIX as CHECKOUT_PREFIX
 from customer_credit.checkout.routes import router as checkout_router
-from customer_credit.console.routes import mount_console
+from customer_credit.console.routes import install_console_error_pages, mount_console
 from customer_credit.credit_control.aging_routes import router as aging_router
 from customer_credit.credit_control.money_routes import router as credit_control_money_router
 from customer_credit.credit_control.routes import router as credit_control_router
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     bench_routes.install(app)
     install_error_handlers(app)
+    install_console_error_pages(app)
     document_error_shape(app)
 
     @app.exception_handler(IntegrityError)

@@ -201,7 +201,7 @@ def test_an_operator_does_the_seed_guide_in_the_console(page, shop):
     screenshot(page, "dashboard", for_docs=True)
 
     # Find the account and change its limit.
-    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("link", name="Accounts", exact=True).click()
     page.get_by_label("Search").fill("ana@")
     page.get_by_role("button", name="Search").click()
     assert page.locator("tbody tr").count() == 1

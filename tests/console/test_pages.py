@@ -54,9 +54,10 @@ def test_account_actions_and_refusals(app, store, api):
     bad_limit = console.post(f"{base}/limit", {"creditLimit": "12.345"})
     assert bad_limit.status_code == 400
     assert "must have at most 2 decimal places" in bad_limit.text
-    bad_tolerance = console.post(f"{base}/tolerance", {"tolerance": "1.5"})
-    assert bad_tolerance.status_code == 400 and "must be between 0 and 1" in bad_tolerance.text
-    assert console.post(f"{base}/tolerance", {"tolerance": "0.1"}).status_code == 303
+    # Tolerance is typed as a percentage (console/numbers.py): 150 is 150 %.
+    bad_tolerance = console.post(f"{base}/tolerance", {"tolerance": "150"})
+    assert bad_tolerance.status_code == 400 and "must be between 0% and 100%" in bad_tolerance.text
+    assert console.post(f"{base}/tolerance", {"tolerance": "10%"}).status_code == 303
     assert dec(account(api, account_id)["tolerance"]) == dec("0.1")
 
     assert console.post(f"{base}/holders", {"holderEmail": "Partner@Example.com"}).status_code == 303
@@ -115,9 +116,10 @@ def test_account_search_and_paging(app, store, api):
     console = signed_in(app, store)
     first = console.get("/admin/accounts?q=FINDME")
     assert "22 accounts" in first.text
-    assert ids[0] in first.text and ids[21] not in first.text and other not in first.text
+    # Newest first: the last one opened leads the first page, the first one opened is on the second.
+    assert ids[21] in first.text and ids[0] not in first.text and other not in first.text
     second = console.get("/admin/accounts?q=findme&page=2")
-    assert ids[21] in second.text and ids[0] not in second.text
+    assert ids[0] in second.text and ids[21] not in second.text
     assert other in console.get(f"/admin/accounts?q={other[:6]}").text
 
 
@@ -283,7 +285,7 @@ def test_dashboard_figures(app, store, api, database):
     page = signed_in(app, store).get("/admin")
     assert figure(page.text, "owed") == "$130.00"
     assert figure(page.text, "overdue") == "$90.00"
-    assert "1 expired invoices" in page.text
+    assert "1 overdue invoice<" in page.text
     assert figure(page.text, "due-soon") == "$20.00"
     assert figure(page.text, "paid-month") == "$7.00"
     nearest = page.text.split("Accounts nearest their limit")[1]

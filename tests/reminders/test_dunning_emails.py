@@ -59,8 +59,8 @@ def test_each_level_sends_its_own_email_once_with_its_fee(api, database, store, 
     assert len(sent) == 2
     # No template of its own: the store's overdue reminder, which names the fee.
     firm_plain, firm_html = texts(sent[1])
-    assert "10 days overdue" in firm_plain
-    assert "A late fee of R$ 12,00 was charged" in firm_plain.replace("\xa0", " ")
+    assert "vencida há 10 dias" in firm_plain  # the store is pt_BR: its language
+    assert "Uma multa de R$ 12,00 foi cobrada" in firm_plain.replace("\xa0", " ")
     assert "R$ 12,00" in firm_html.replace("\xa0", " ")
 
     log = api.get("/reminders").json()["data"]

@@ -79,7 +79,7 @@ def test_each_reminder_carries_its_invoice_pdf_with_the_figures_of_the_body(
     plain, html = texts(message)
     plain = plain.replace("\xa0", " ")
     assert "R$ 70,00" in plain and f"R$ {interest.replace('.', ',')}" in plain
-    assert "2 days overdue" in plain and html
+    assert "vencida há 2 dias" in plain and html  # in the pt_BR store's language
     # As of the worker's moment (São Paulo time), not the wall clock's.
     assert "as of 2026-12-03 10:07 (America/Sao_Paulo)" in " ".join(text.split())
 

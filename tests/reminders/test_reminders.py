@@ -119,7 +119,7 @@ def test_the_right_emails_on_the_right_days_once(api, database, store, mailbox, 
     assert "100,00" in plain and "R$" in plain  # BRL in pt_BR: comma decimals
     long_date = format_date(due_of(first).astimezone(SAO_PAULO).date(), format="long", locale="pt_BR")
     assert long_date in plain and "de" in long_date
-    assert "in 3 days" in plain
+    assert "daqui a 3 dias" in plain  # the default e-mail in the store's language (pt_BR)
     assert "PIX: chave <loja@example.com>" in plain
     assert "PIX: chave &lt;loja@example.com&gt;" in html  # escaped in HTML
 
@@ -131,7 +131,7 @@ def test_the_right_emails_on_the_right_days_once(api, database, store, mailbox, 
     sent = mailbox.to(email)
     assert len(sent) == 2
     overdue_plain, _ = texts(sent[1])
-    assert "2 days overdue" in overdue_plain
+    assert "vencida há 2 dias" in overdue_plain
     # 100.00 owed × 0.001 a day × 2 days = 0.20 of interest; 100.20 to pay.
     assert "R$ 0,20" in overdue_plain.replace("\xa0", " ")
     assert "R$ 100,20" in overdue_plain.replace("\xa0", " ")
@@ -282,7 +282,7 @@ def test_a_worker_that_was_down_sends_the_latest_missed_reminder_once(api, datab
     run_worker(database, back)
     run_worker(database, back + timedelta(hours=1))
     sent = mailbox.to(email)
-    assert len(sent) == 1 and "in 3 days" in texts(sent[0])[0]
+    assert len(sent) == 1 and "daqui a 3 dias" in texts(sent[0])[0]
     log = {
         (e["invoiceId"], e["trigger"]["kind"], e["trigger"]["days"]): e
         for e in api.get("/reminders").json()["data"]

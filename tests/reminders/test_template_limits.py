@@ -185,11 +185,11 @@ def sent_with_the_default(api, database, mailbox, email: str) -> None:
     run_worker(database, send_time(invoice, 3, "09:00:00", "prior") + timedelta(minutes=1))
     assert time.monotonic() - started < 10 * QUICK_S
     (message,) = mailbox.to(email)
-    assert message["Subject"].strip().startswith(f"Reminder: invoice {invoice['friendlyId']}"), message[
+    assert message["Subject"].strip().startswith(f"Lembrete: a fatura {invoice['friendlyId']}"), message[
         "Subject"
     ]
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert "If you have already paid" in text and "xxxx" not in text
+    assert "Se você já pagou" in text and "xxxx" not in text
     (entry,) = [e for e in api.get("/reminders").json()["data"] if e["invoiceId"] == invoice["id"]]
     assert entry["status"] == "sent", entry
 

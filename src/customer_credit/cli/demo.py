@@ -1,11 +1,18 @@
 """`customer-credit demo`: a realistic credit book, loaded in bulk."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from customer_credit.cli.database import open_database
 from customer_credit.cli.db import db_upgrade
+from customer_credit.cli.errors import fail
+from customer_credit.settings import get_settings
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when the command runs, not by --help
+    from customer_credit.db.engine import Database
+
+DEMO_OPERATOR_EMAIL = "demo@example.com"
 
 
 def demo(
@@ -16,6 +23,9 @@ def demo(
     processes: Annotated[int | None, typer.Option(min=1, help="Loader processes (PostgreSQL).")] = None,
     verify: Annotated[bool, typer.Option("--check/--no-check", help="Run `check` afterwards.")] = True,
     upgrade_db: Annotated[bool, typer.Option("--upgrade-db/--no-upgrade-db")] = True,
+    operator_email: Annotated[
+        str, typer.Option(help="Admin operator of the demo store; created (with a new password) if missing.")
+    ] = DEMO_OPERATOR_EMAIL,
 ) -> None:
     """Fill the database with a realistic credit book through the bulk path (COPY on
     PostgreSQL): accounts with holders, purchases in 1–12 installments, Opened / Paid /
@@ -30,9 +40,15 @@ def demo(
     )
 
     from customer_credit.demo.service import load_demo
+    from customer_credit.errors import DomainError
     from customer_credit.ledger.service import recompute_mismatches
     from customer_credit.stores.service import get_store
+    from customer_credit.validation import clean_email
 
+    try:
+        operator_email = clean_email("operator-email", operator_email)
+    except DomainError as error:
+        fail(error)
     if upgrade_db:
         db_upgrade()
     database = open_database()
@@ -73,6 +89,7 @@ def demo(
         f"(statistics {report.statistics_seconds:.1f} s) "
         f"({report.rows() / max(report.seconds, 1e-9):,.0f} rows/s) on {database.read_engine.dialect.name}"
     )
+    _demo_operator(database, store, operator_email)
     if verify:
         with database.read() as session:
             mismatches = recompute_mismatches(session, get_store(session, store).id)
@@ -80,3 +97,31 @@ def demo(
         database.dispose()
         raise typer.Exit(code=1 if mismatches else 0)
     database.dispose()
+
+
+def _demo_operator(database: "Database", store_name: str, email: str) -> None:
+    # `email`: already checked and normalized (clean_email) before the load.
+    """An admin who can sign in to the demo store (the first-run operator belongs to the default
+    store): created once with a generated password, shown only now; an existing one is left alone."""
+    from customer_credit.stores.service import get_store
+    from customer_credit.users import service as users
+    from customer_credit.users.models import ADMIN
+
+    settings = get_settings()
+    shown = email
+    console = f"http://{settings.host}:{settings.port}/admin"
+    password = users.generate_password()
+    with database.write() as session:
+        store = get_store(session, store_name)
+        exists = users.find_operator(session, store, shown) is not None
+        if not exists:
+            users.create_operator(session, store, shown, ADMIN, password)
+    if exists:
+        typer.echo(
+            f"Operator {shown} of store {store_name} exists (its password is unchanged); "
+            f"set a new one with: customer-credit users set-password --store {store_name} --email {shown}"
+        )
+        return
+    typer.echo(f"Created the admin operator {shown} of store {store_name}.")
+    typer.echo(f"Admin console: {console}  store: {store_name}  e-mail: {shown}  password: {password}")
+    typer.echo("The password is shown only now.")

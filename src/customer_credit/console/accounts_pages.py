@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import CLOSED, OPEN, Account
 from customer_credit.clock import now_of
-from customer_credit.console import overdue_pages, search
+from customer_credit.console import numbers, overdue_pages, search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
@@ -27,7 +27,7 @@ from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger import statements
 from customer_credit.ledger.service import figures
-from customer_credit.money import MoneyError, parse_amount, parse_rate
+from customer_credit.money import MoneyError
 from customer_credit.my_credits import links
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
@@ -59,24 +59,36 @@ def form_text(form: FormData, name: str, max_length: int = 2000) -> str:
     return value.strip()[:max_length] if isinstance(value, str) else ""
 
 
-def _parsed_field(form: FormData, name: str, parse, *, required: bool):
+# The words a number field's error starts with (console/numbers.py).
+FIELD_LABELS = {
+    "creditLimit": "Credit limit",
+    "tolerance": "Tolerance",
+    "adjustValue": "Value",
+    "applyValue": "Value",
+    "value": "Value",
+}
+
+
+def _parsed_field(form: FormData, name: str, parse, *, required: bool, locale: str | None):
     raw = form_text(form, name, 40)
     if not raw:
         if required:
             raise field_error(name, "is required")
         return None
     try:
-        return parse(raw)
+        return parse(raw, locale, label=FIELD_LABELS.get(name, "Value"))
     except MoneyError as error:
         raise field_error(name, str(error)) from None
 
 
-def amount_field(form: FormData, name: str, *, required: bool = True):
-    return _parsed_field(form, name, parse_amount, required=required)
+def amount_field(form: FormData, name: str, *, required: bool = True, locale: str | None = None):
+    """An amount as typed in the store's `locale` (25,000.00 or 22.500,00, R$ allowed)."""
+    return _parsed_field(form, name, numbers.parse_amount, required=required, locale=locale)
 
 
-def rate_field(form: FormData, name: str, *, required: bool = True):
-    return _parsed_field(form, name, parse_rate, required=required)
+def rate_field(form: FormData, name: str, *, required: bool = True, locale: str | None = None):
+    """A rate typed as a percentage (5%, 2,5%), returned as a share (0.05) like money.parse_rate."""
+    return _parsed_field(form, name, numbers.parse_rate, required=required, locale=locale)
 
 
 @router.get("/accounts")
@@ -86,8 +98,10 @@ def accounts_table(
     q: str = "",
     status: str = OPEN,
     page: str = "1",
+    sort: str = "",
 ):
     status = status if status in (OPEN, CLOSED) else OPEN
+    order = search.account_sort(sort)
     with request.app.state.db.read(replica=True) as session:
         query = search.accounts_matching(visit.store.id, status=status, text=q)
         total = search.count(session, query)
@@ -95,7 +109,7 @@ def accounts_table(
         number = page_number(page, pages)
         found = list(
             session.scalars(
-                query.order_by(Account.created_at, Account.id)
+                query.order_by(*search.ordered(Account, order.order))
                 .offset((number - 1) * PAGE_SIZE)
                 .limit(PAGE_SIZE)
             )
@@ -114,6 +128,7 @@ def accounts_table(
                 pages=pages,
                 filters={"q": q, "status": status},
                 statuses=(OPEN, CLOSED),
+                sort=order,
             ),
         )
 
@@ -169,8 +184,10 @@ def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
                 document=values["document"],
                 document_type=values["documentType"],
                 email=values["email"],
-                credit_limit=amount_field(form, "creditLimit", required=False),
-                tolerance=rate_field(form, "tolerance", required=False),
+                credit_limit=amount_field(
+                    form, "creditLimit", required=False, locale=visit.presentation.locale
+                ),
+                tolerance=rate_field(form, "tolerance", required=False, locale=visit.presentation.locale),
                 description=values["description"] or None,
                 # Accounts opened in the console get a random UUID (domain.md, Identifiers).
                 public_id=str(uuid.uuid4()),
@@ -312,7 +329,7 @@ def refusal_page(
     )
 
 
-def _act(
+def act_on_account(
     request: Request,
     visit: Visit,
     public_id: str,
@@ -342,7 +359,7 @@ def edit_account(
 ):
     visit, form = posted
     values = {name: form_text(form, name) for name in ("email", "document", "documentType")}
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -396,13 +413,18 @@ def change_tolerance(
 def _change_figure(request: Request, public_id: str, posted: tuple[Visit, FormData], figure: _FigureForm):
     visit, form = posted
     values = {figure.field: form_text(form, figure.field, 40)}
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
         figure.name,
         values,
-        lambda session: figure.change(session, visit.principal, public_id, figure.parse(form, figure.field)),
+        lambda session: figure.change(
+            session,
+            visit.principal,
+            public_id,
+            figure.parse(form, figure.field, locale=visit.presentation.locale),
+        ),
         figure.done,
     )
 
@@ -413,7 +435,7 @@ def add_holder(
 ):
     visit, form = posted
     values = {"holderEmail": form_text(form, "holderEmail", 300)}
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -432,7 +454,7 @@ def remove_holder(
     posted: Annotated[tuple[Visit, FormData], Depends(changing)],
 ):
     visit, _form = posted
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -448,7 +470,7 @@ def close_account(
     public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
 ):
     visit, _form = posted
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -466,7 +488,7 @@ def set_overdue_override(
 ):
     visit, form = posted
     values = {name: form_text(form, name, 1000) for name in ("until", "reason")}
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -484,7 +506,7 @@ def revoke_overdue_override(
     public_id: str, request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]
 ):
     visit, _form = posted
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,
@@ -504,7 +526,7 @@ def set_trust_level(
     visit, form = posted
     # Longer than the service's limit, so that a reason too long is refused, not cut short.
     values = {"trustLevel": form_text(form, "trustLevel", 40), "reason": form_text(form, "reason", 1000)}
-    return _act(
+    return act_on_account(
         request,
         visit,
         public_id,

@@ -45,7 +45,7 @@ def adjust(account_id: str, invoice_id: str, request: Request, posted: Posted):
                 account_id,
                 invoice_id,
                 kind=kind,
-                value=amount_field(form, "adjustValue"),
+                value=amount_field(form, "adjustValue", locale=visit.presentation.locale),
                 reason=values["reason"],
                 reference=values["reference"] or None,
                 now=now,
@@ -71,7 +71,7 @@ def apply_balance(account_id: str, invoice_id: str, request: Request, posted: Po
                 visit.principal,
                 account_id,
                 invoice_id,
-                value=amount_field(form, "applyValue"),
+                value=amount_field(form, "applyValue", locale=visit.presentation.locale),
                 now=now,
             )
         except InvalidInput as error:

@@ -206,7 +206,11 @@ def approve_with_new_limit(payment_id: str, request: Request, posted: Posted):
         "raise-limit",
         values,
         lambda session, now: checkout.approve(
-            session, visit.principal, payment_id, now, new_credit_limit=amount_field(form, "creditLimit")
+            session,
+            visit.principal,
+            payment_id,
+            now,
+            new_credit_limit=amount_field(form, "creditLimit", locale=visit.presentation.locale),
         ),
         f"Payment {payment_id} approved; the credit limit is now {values['creditLimit']}.",
     )

@@ -1,5 +1,6 @@
 """How a store shows amounts and dates: its locale, currency and time zone (Babel, zoneinfo)."""
 
+from base64 import b64encode
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -7,8 +8,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_percent, list_currencies
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.numbers import format_currency, format_decimal, format_percent, list_currencies
 
 from customer_credit.errors import field_error
 from customer_credit.money import from_cents
@@ -62,6 +63,8 @@ class Presentation:
     locale: str = DEFAULT_LOCALE
     currency: str = DEFAULT_CURRENCY
     timezone: str = DEFAULT_TIMEZONE
+    display_name: str | None = None
+    logo_url: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -78,6 +81,14 @@ class Presentation:
         if value is None:
             return ""
         return format_percent(value, "#,##0.##%", locale=self.locale)
+
+    def count(self, value: int | None) -> str:
+        """A count with the locale's digit grouping: 6,000 (en_US), 6.000 (pt_BR)."""
+        return "" if value is None else format_decimal(value, "#,##0", locale=self.locale)
+
+    def month(self, value: date) -> str:
+        """A month as a chart labels it: Dec 2026, dez. de 2026."""
+        return format_skeleton("yMMM", value, locale=self.locale)
 
     def moment(self, value: datetime | None) -> str:
         if value is None:
@@ -118,4 +129,10 @@ def presentation_of(config: StoreConfig) -> Presentation:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = DEFAULT_TIMEZONE
-    return Presentation(locale=locale, currency=currency, timezone=zone)
+    display_name = getattr(config, "display_name", None) or None
+    logo = getattr(config, "logo", None)
+    media_type = getattr(config, "logo_media_type", None)
+    logo_url = f"data:{media_type};base64,{b64encode(logo).decode()}" if logo and media_type else None
+    return Presentation(
+        locale=locale, currency=currency, timezone=zone, display_name=display_name, logo_url=logo_url
+    )

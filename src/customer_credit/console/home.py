@@ -1,12 +1,14 @@
 """Sign-in, sign-out and the dashboard."""
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from customer_credit import i18n
 from customer_credit.clock import now_of
-from customer_credit.console import search
+from customer_credit.console import search, trends
 from customer_credit.console.session import (
     Visit,
     clear_session_cookie,
@@ -24,6 +26,7 @@ from customer_credit.console.session import (
 from customer_credit.console.throttle import SignInThrottled, address_of
 from customer_credit.console.web import Message, redirect, render
 from customer_credit.errors import InvalidInput, Unauthorized
+from customer_credit.i18n import gettext as _
 from customer_credit.stores import service as stores
 from customer_credit.users import service as users
 
@@ -46,21 +49,24 @@ def _sign_in_page(
     headers=None,
 ):
     nonce, fresh = signin_nonce(request)
-    response = render(
-        request,
-        "sign_in.html",
-        {
-            "title": "Sign in",
-            "token": signin_token(request.app.state.secret_key, nonce),
-            "email": email,
-            "store": store,
-            "next": next_target if next_target and safe_next(next_target) else "",
-            "choices": list(choices),
-            "messages": list(messages),
-        },
-        status_code=status_code,
-        headers=headers,
-    )
+    # No store is known before signing in: the page follows the browser's first language.
+    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
+    with i18n.activated(first or None):
+        response = render(
+            request,
+            "sign_in.html",
+            {
+                "title": "Sign in",
+                "token": signin_token(request.app.state.secret_key, nonce),
+                "email": email,
+                "store": store,
+                "next": next_target if next_target and safe_next(next_target) else "",
+                "choices": list(choices),
+                "messages": list(messages),
+            },
+            status_code=status_code,
+            headers=headers,
+        )
     if fresh:
         set_signin_cookie(request, response, nonce)
     return response
@@ -165,11 +171,17 @@ def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
             session, visit.store.id, now=now, month_start=visit.presentation.month_start(now)
         )
         config = stores.get_config(session, visit.store.id)
+        today = visit.presentation.local_day(now)
         context = page_context(
             visit,
             "dashboard",
-            "Dashboard",
+            _("Dashboard"),
             d=figures,
             config=config,
+            today=today,
+            week_end=today + timedelta(days=7),
+            aging_bars=trends.aging_bars(session, visit.principal, now),
+            aging_labels=trends.AGING_LABELS,
+            months=trends.twelve_months(session, visit.store.id, now, visit.presentation.zone),
         )
         return render(request, "dashboard.html", context)

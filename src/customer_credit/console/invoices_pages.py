@@ -13,10 +13,11 @@ from starlette.datastructures import FormData, QueryParams
 
 from customer_credit.accounts.models import Account
 from customer_credit.clock import now_of
+from customer_credit.console import numbers
 from customer_credit.console.accounts_pages import account_url, amount_field, form_text, page_number
 from customer_credit.console.formatting import Presentation
 from customer_credit.console.home import page_context
-from customer_credit.console.search import EXPIRED, display_status
+from customer_credit.console.search import EXPIRED, display_status, invoice_sort
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.credit_control import adjustments, balance
@@ -27,7 +28,7 @@ from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.invoices.search import parse_filters as api_filters
-from customer_credit.money import from_cents
+from customer_credit.money import MoneyError, from_cents
 from customer_credit.paging import Window
 from customer_credit.stores import service as stores
 
@@ -67,6 +68,16 @@ def _local_bound(presentation: Presentation, field: str, raw: str, *, upper: boo
     return moment.isoformat()
 
 
+def _typed_value(presentation: Presentation, raw: str) -> str | None:
+    """The value filter as typed in the store's locale (25,000.00, R$ 22.500,00), in plain digits."""
+    if not raw:
+        return None
+    try:
+        return str(numbers.parse_amount(raw, presentation.locale, label="Value"))
+    except MoneyError as error:
+        raise field_error("value", str(error)) from None
+
+
 def parse_filters(
     params: QueryParams | dict, presentation: Presentation, *, now: datetime
 ) -> tuple[InvoiceFilters, dict]:
@@ -81,7 +92,7 @@ def parse_filters(
         _local_bound(presentation, "createdDateTo", values["createdDateTo"], upper=True),
         _local_bound(presentation, "dueDateFrom", values["dueDateFrom"], upper=False),
         _local_bound(presentation, "dueDateTo", values["dueDateTo"], upper=True),
-        values["value"] or None,
+        _typed_value(presentation, values["value"]),
         None if status == EXPIRED else (status or None),
         values["friendlyId"] or None,
         values["observation"] or None,
@@ -104,6 +115,7 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
     except ValueError:
         size = PAGE_SIZES[0]
     size = size if size in PAGE_SIZES else PAGE_SIZES[0]
+    sort = invoice_sort(params.get("sort"), open_only=str(params.get("status") or "") in (OPENED, EXPIRED))
     context = page_context(
         visit,
         "invoices",
@@ -119,6 +131,7 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
         pages=1,
         display_status=display_status,
         invoice_url=invoice_url,
+        sort=sort,
     )
     try:
         filters, values = parse_filters(params, visit.presentation, now=now_of(request))
@@ -130,13 +143,13 @@ def invoices_search(request: Request, visit: Annotated[Visit, Depends(signed_in)
         lateness = Lateness.of_store(stores.get_config(session, visit.store.id), now)
         number = page_number(params.get("page"))
         found = invoice_search.search_invoices(
-            session, visit.principal, filters, Window((number - 1) * size, size)
+            session, visit.principal, filters, Window((number - 1) * size, size), order=sort.order
         )
         pages = max(1, ceil(found.summary["count"] / size))
         if number > pages:  # past the last page: show the last one
             number = pages
             found = invoice_search.search_invoices(
-                session, visit.principal, filters, Window((number - 1) * size, size)
+                session, visit.principal, filters, Window((number - 1) * size, size), order=sort.order
             )
         rows = [
             (invoice, account_id, lateness.of(invoice), display_status(invoice, now))
@@ -282,7 +295,8 @@ def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
             visit.principal,
             account_id,
             invoice_id,
-            value=amount_field(form, "value", required=False),
+            value=amount_field(form, "value", required=False, locale=visit.presentation.locale),
+            now=now_of(request),
         ),
         "Payment recorded." if values["value"] else "Invoice marked as paid.",
     )

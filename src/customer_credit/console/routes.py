@@ -1,9 +1,16 @@
 """The admin console under /admin: its routers, its static files, and how a refused request
 (no session, a bad CSRF token, a viewer trying a change) is shown."""
 
-from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
+import inspect
+from urllib.parse import quote
 
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from customer_credit.api.errors import allowed_methods
 from customer_credit.console import (
     accounts_pages,
     adjustments_pages,
@@ -14,6 +21,7 @@ from customer_credit.console import (
     invoices_pages,
     links_pages,
     settings_pages,
+    transactions_pages,
 )
 from customer_credit.console.session import ConsoleDenied, current_visit, sign_in_url
 from customer_credit.console.throttle import SignInThrottle
@@ -22,6 +30,7 @@ from customer_credit.console.web import STATIC, redirect, render
 ROUTERS = (
     home.router,
     accounts_pages.router,
+    transactions_pages.router,
     links_pages.router,
     invoices_pages.router,
     adjustments_pages.router,
@@ -30,6 +39,30 @@ ROUTERS = (
     settings_pages.router,
     csv_pages.router,
 )
+
+
+CONSOLE_PREFIX = "/admin"
+
+
+def is_console_path(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
+
+def _has_get_route(app: FastAPI, path: str) -> bool:
+    scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def form_page(app: FastAPI, path: str) -> str:
+    """The page a POST-only console URL belongs to: the path without its last segment(s),
+    down to the first one a GET answers; /admin when none does."""
+    segments = path.rstrip("/").split("/")
+    while len(segments) > 2:
+        segments.pop()
+        candidate = "/".join(segments)
+        if _has_get_route(app, candidate):
+            return candidate
+    return CONSOLE_PREFIX
 
 
 def mount_console(app: FastAPI) -> None:
@@ -55,4 +88,37 @@ def mount_console(app: FastAPI) -> None:
                 "message": error.message,
             },
             status_code=error.status_code,
+        )
+
+
+def install_console_error_pages(app: FastAPI) -> None:
+    """Under /admin a 404 and a 405 are pages (a reloaded POST-only URL goes back to its page);
+    elsewhere the handler installed before this one (the API's error shape; FastAPI's default
+    `http_exception_handler` when there is none) answers as it did. Call it after the API's
+    error handlers are installed."""
+    previous = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def console_http_error(request: Request, error: StarletteHTTPException):
+        if not is_console_path(request.url.path) or error.status_code not in (404, 405):
+            answer = previous(request, error)
+            return await answer if inspect.isawaitable(answer) else answer
+        if error.status_code == 405 and request.method == "GET":
+            return redirect(request, quote(form_page(request.app, request.url.path), safe="/"))
+        visit = current_visit(request)
+        context = {
+            "visit": visit,
+            "p": visit.presentation if visit else None,
+            "active": "",
+        }
+        if error.status_code == 404:
+            context.update(title="Not found", message="There is no such page.")
+            return render(request, "not_found.html", context, status_code=404)
+        context.update(title="Not allowed", message=f"{request.method} is not allowed on this page.")
+        return render(
+            request,
+            "denied.html",
+            context,
+            status_code=405,
+            headers={**(error.headers or {}), "Allow": allowed_methods(request)},
         )

@@ -1,5 +1,6 @@
 """Read-only queries the console adds on top of the domains' own: free-text account search,
-the dashboard's totals and an account's transactions."""
+the order of the accounts and invoices tables, the dashboard's totals and an account's
+transactions."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,77 @@ from customer_credit.transactions.models import Transaction
 
 MAX_TEXT = 200
 EXPIRED = "Expired"
+
+# A table's order: (model column name, descending) pairs, the last one (id) unique so that
+# pages never overlap.
+Order = tuple[tuple[str, bool], ...]
+
+# The columns a table can be sorted on: the `sort` query value -> the model's column. Only these
+# names reach the query (an unknown value is the default order).
+ACCOUNT_SORTS = {
+    "created": "created_at",
+    "account": "public_id",
+    "document": "document",
+    "email": "email",
+    "limit": "credit_limit_cents",
+}
+INVOICE_SORTS = {
+    "created": "created_at",
+    "invoice": "friendly_id",
+    "value": "value_cents",
+    "paid": "paid_cents",
+    "due": "due_at",
+}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The order a table is shown in: its column (a key of the table's sorts), its direction
+    and whether the query string chose it (`param` is then carried on by the pager)."""
+
+    key: str
+    descending: bool
+    chosen: bool
+    order: Order
+
+    @property
+    def param(self) -> str:
+        return ("-" if self.descending else "") + self.key if self.chosen else ""
+
+    def link(self, key: str) -> str:
+        """The `sort` value of a header link: its column ascending, or descending when it is
+        the column shown ascending now."""
+        return f"-{key}" if key == self.key and not self.descending else key
+
+
+def parse_sort(raw: str | None, columns: dict[str, str], *, default: str, descending: bool) -> Sort:
+    """`sort=column` or `sort=-column` (descending) among `columns`; anything else is the
+    default (`default` in the `descending` direction)."""
+    text = (raw or "").strip()[:40]
+    wanted_descending = text.startswith("-")
+    key = text[1:] if wanted_descending else text
+    chosen = key in columns
+    if not chosen:
+        key, wanted_descending = default, descending
+    column = columns[key]
+    return Sort(key, wanted_descending, chosen, ((column, wanted_descending), ("id", wanted_descending)))
+
+
+def account_sort(raw: str | None) -> Sort:
+    """Newest first unless asked otherwise; served by ix_accounts_store_status_created."""
+    return parse_sort(raw, ACCOUNT_SORTS, default="created", descending=True)
+
+
+def invoice_sort(raw: str | None, *, open_only: bool) -> Sort:
+    """Newest first (ix_invoices_store_created); open invoices (Opened or Expired) due soonest
+    first (ix_invoices_store_status_due)."""
+    if open_only:
+        return parse_sort(raw, INVOICE_SORTS, default="due", descending=False)
+    return parse_sort(raw, INVOICE_SORTS, default="created", descending=True)
+
+
+def ordered(model, order: Order) -> list:
+    return [getattr(model, name).desc() if descending else getattr(model, name) for name, descending in order]
 
 
 def display_status(invoice: Invoice, now: datetime) -> str:

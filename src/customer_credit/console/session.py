@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import FormData
 
+from customer_credit import i18n
 from customer_credit.auth.principal import Principal
 from customer_credit.console.formatting import Presentation, presentation_of
 from customer_credit.console.web import COOKIE_PATH, secure_cookies
@@ -121,11 +122,13 @@ def current_visit(request: Request) -> Visit | None:
     )
 
 
-def signed_in(request: Request) -> Visit:
-    """A dependency for every console page: the visit, or a redirect to the sign-in page."""
-    visit = current_visit(request)
+async def signed_in(request: Request) -> Visit:
+    """A dependency for every console page: the visit, or a redirect to the sign-in page.
+    Async so that the store's language, activated here, holds for the whole request."""
+    visit = await run_in_threadpool(current_visit, request)
     if visit is None:
         raise ConsoleDenied(303, "sign in first", sign_in=True)
+    i18n.activate(visit.presentation.locale)
     return visit
 
 
@@ -175,6 +178,7 @@ async def changing(request: Request) -> tuple[Visit, FormData]:
         raise ConsoleDenied(
             403, "This form has expired or did not come from this console. Reload the page and try again."
         )
+    i18n.activate(visit.presentation.locale)
     if not visit.can_change:
         raise ConsoleDenied(403, f"Your role ({visit.operator.role}) can read but not change anything.")
     return visit, form

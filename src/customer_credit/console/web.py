@@ -1,5 +1,6 @@
 """Rendering console pages: the Jinja2 environment, security headers, flash messages, redirects."""
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from customer_credit import i18n
 from customer_credit.errors import DomainError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -36,6 +38,12 @@ def make_environment(directory: Path) -> Environment:
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # {{ _("text") }}, {{ _("%(n)s days", n=3) }}, {{ ngettext("%(num)s item", "%(num)s items", n) }}
+    # and {% trans %}: the language is the one activated for this request (customer_credit.i18n).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     env.globals["query"] = lambda base, **params: urlencode(
         {**base, **params} if base else params, doseq=True
@@ -76,7 +84,10 @@ def render(
     flash = read_flash(request)
     if flash is not None:
         messages.insert(0, flash)
-    body = env.get_template(template).render(request=request, messages=messages, **context)
+    presentation = context.get("p")
+    language = presentation.locale if presentation is not None else None
+    with i18n.activated(language) if language else contextlib.nullcontext():
+        body = env.get_template(template).render(request=request, messages=messages, **context)
     response = HTMLResponse(body, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})})
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path=COOKIE_PATH)

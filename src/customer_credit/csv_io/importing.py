@@ -20,6 +20,8 @@ from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import CLOSED, OPEN, Account
 from customer_credit.auth import resources
 from customer_credit.auth.principal import Principal
+from customer_credit.console import numbers
+from customer_credit.console.formatting import presentation_of
 from customer_credit.credit_control import trust
 from customer_credit.csv_io.cells import read_text_cell
 from customer_credit.db.base import utcnow
@@ -30,13 +32,13 @@ from customer_credit.invoices.models import Invoice
 from customer_credit.money import (
     MoneyError,
     from_cents,
-    parse_amount,
     parse_rate,
     rate_for_wire,
     rate_from_units,
     rate_to_units,
     to_cents,
 )
+from customer_credit.stores import service as stores
 from customer_credit.validation import clean_path_id, normalize_email
 
 ACCOUNTS = "accounts"
@@ -91,7 +93,12 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise FileProblem("the file is not UTF-8 text; save it as CSV UTF-8") from None
+        pass
+    try:
+        # What Excel saves as "CSV" on a Windows machine in Western Europe or the Americas.
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise FileProblem("the file is not UTF-8 (or Windows-1252) text; save it as CSV UTF-8") from None
 
 
 def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[int, dict[str, str]]]:
@@ -125,21 +132,26 @@ def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[in
     return rows
 
 
-def _amount(column: str, raw: str):
+def _amount(column: str, raw: str, locale: str | None = None):
+    """An amount in the store's locale (1.500,00 in pt_BR) or plain (1500.00)."""
     try:
-        return parse_amount(raw)
+        return numbers.parse_amount(raw, locale)
     except MoneyError as error:
         raise field_error(column, str(error)) from None
 
 
-def _rate(column: str, raw: str):
+def _rate(column: str, raw: str, locale: str | None = None):
+    """A rate as a share (0.05, as exports write it), with the locale's decimal symbol (0,05)."""
+    value = numbers.parse_number(raw, locale)
     try:
-        return parse_rate(raw)
+        return parse_rate(raw if value is None else value)
     except MoneyError as error:
         raise field_error(column, str(error)) from None
 
 
-def _account_row(session: Session, principal: Principal, row: dict[str, str]) -> tuple[str, str, str]:
+def _account_row(
+    session: Session, principal: Principal, row: dict[str, str], locale: str | None = None
+) -> tuple[str, str, str]:
     """Opens the account, or brings an open one to what the row says. Returns (key, action,
     detail)."""
     document = row.get("document", "").strip()
@@ -156,8 +168,8 @@ def _account_row(session: Session, principal: Principal, row: dict[str, str]) ->
             raise field_error(column, "is required")
     limit_raw = row.get("creditLimit", "").strip()
     tolerance_raw = row.get("tolerance", "").strip()
-    limit = _amount("creditLimit", limit_raw) if limit_raw else None
-    tolerance = _rate("tolerance", tolerance_raw) if tolerance_raw else None
+    limit = _amount("creditLimit", limit_raw, locale) if limit_raw else None
+    tolerance = _rate("tolerance", tolerance_raw, locale) if tolerance_raw else None
     trust_raw = row.get("trustLevel", "").strip()
     trust_level = trust.check_level(trust_raw) if trust_raw else None
     description = read_text_cell(row.get("description", "")) or None
@@ -239,7 +251,9 @@ def _find_invoice(session: Session, store_id: int, invoice_id: str, friendly_id:
     return invoice, account_id
 
 
-def _settlement_row(session: Session, principal: Principal, row: dict[str, str]) -> tuple[str, str, str]:
+def _settlement_row(
+    session: Session, principal: Principal, row: dict[str, str], locale: str | None = None
+) -> tuple[str, str, str]:
     """Brings an invoice's paid amount (creditValue) to what the row says; an empty creditValue
     means the whole value. Payments go through invoices.service.pay_invoice."""
     invoice_id = (row.get("invoiceId") or row.get("id") or "").strip()
@@ -249,7 +263,7 @@ def _settlement_row(session: Session, principal: Principal, row: dict[str, str])
         raise field_error("invoiceId", "an invoiceId (or id) or a friendlyId is required")
     invoice, account_id = _find_invoice(session, principal.store_id, invoice_id, friendly_id)
     raw = row.get("creditValue", "").strip()
-    target = to_cents(_amount("creditValue", raw)) if raw else invoice.value_cents
+    target = to_cents(_amount("creditValue", raw, locale)) if raw else invoice.value_cents
     if target > invoice.value_cents:
         raise field_error(
             "creditValue", f"is more than the invoice's value ({from_cents(invoice.value_cents)})"
@@ -296,9 +310,10 @@ def run(db: Database, principal: Principal, kind: str, text: str, *, apply: bool
         return ImportResult(kind=kind, file_error="the file has a header but no rows")
     try:
         with db.write() as session:
+            locale = presentation_of(stores.get_config(session, principal.store_id)).locale
             results = []
             for line_number, row in parsed:
-                results.append(_one_row(session, principal, handler, line_number, row))
+                results.append(_one_row(session, principal, handler, line_number, row, locale))
             if not apply or any(result.action == ERROR for result in results):
                 raise _Rollback(results)
     except _Rollback as rollback:
@@ -306,7 +321,9 @@ def run(db: Database, principal: Principal, kind: str, text: str, *, apply: bool
     return ImportResult(kind=kind, rows=results, applied=True)
 
 
-def _one_row(session: Session, principal: Principal, handler, line_number: int, row: dict) -> RowResult:
+def _one_row(
+    session: Session, principal: Principal, handler, line_number: int, row: dict, locale: str
+) -> RowResult:
     if "__error__" in row:
         return RowResult(line_number, "", ERROR, row["__error__"])
     key = (
@@ -314,7 +331,7 @@ def _one_row(session: Session, principal: Principal, handler, line_number: int, 
     ).strip()
     try:
         with session.begin_nested():
-            key, action, detail = handler(session, principal, row)
+            key, action, detail = handler(session, principal, row, locale)
             session.flush()
     except DomainError as error:
         return RowResult(line_number, key, ERROR, error.message)

@@ -93,11 +93,20 @@ def matching(store_id: int, filters: InvoiceFilters, *, account_id: int | None =
 # (`page_with_summary`); above it, the summary scans them and the page walks the created-at index.
 FEW_MATCHES = 50_000
 
+# The order of a page: (Invoice column name, descending) pairs, the last one unique. The API's
+# is oldest first, ties by id; the console passes its own (console/search.py).
+Order = tuple[tuple[str, bool], ...]
+OLDEST_FIRST: Order = (("created_at", False), ("id", False))
+
+
+def _ordered(table, order: Order) -> list:
+    return [table.c[name].desc() if descending else table.c[name] for name, descending in order]
+
 
 def page_with_summary(
-    session: Session, where: list, *, offset: int, limit: int
+    session: Session, where: list, *, offset: int, limit: int, order: Order = OLDEST_FIRST
 ) -> tuple[list[tuple[Invoice, str]], dict[str, int]] | None:
-    """The page (oldest first, ties by id) and the summary of all matches in one statement,
+    """The page (in `order`: oldest first, ties by id) and the summary of all matches in one statement,
     or None when there are more than FEW_MATCHES matches or the page is past the last one.
 
     The matches are read once, through the filters' own indexes: the inner LIMIT keeps that
@@ -105,11 +114,9 @@ def page_with_summary(
     created-at index for the outer LIMIT (its planner assumes matches are spread evenly in
     that order, and reads most of the table when they sit together, e.g. an overdue range).
     Window totals over the matches then give the summary, a top-N sort the page."""
+    names = dict.fromkeys(("id", "status", "value_cents", *(name for name, _ in order)))
     found = (
-        select(Invoice.id, Invoice.created_at, Invoice.status, Invoice.value_cents)
-        .where(*where)
-        .limit(FEW_MATCHES + 1)
-        .subquery()
+        select(*(getattr(Invoice, name) for name in names)).where(*where).limit(FEW_MATCHES + 1).subquery()
     )
 
     def window_total(status: str):
@@ -117,14 +124,13 @@ def page_with_summary(
 
     chosen = (
         select(
-            found.c.id,
-            found.c.created_at,
+            *(found.c[name] for name in dict.fromkeys(("id", *(name for name, _ in order)))),
             func.count().over().label("n"),
             window_total(OPENED).label("opened"),
             window_total(PAID).label("paid"),
             window_total(CANCELLED).label("cancelled"),
         )
-        .order_by(found.c.created_at, found.c.id)
+        .order_by(*_ordered(found, order))
         .offset(offset)
         .limit(limit)
         .subquery()
@@ -133,7 +139,7 @@ def page_with_summary(
         select(Invoice, Account.public_id, chosen.c.n, chosen.c.opened, chosen.c.paid, chosen.c.cancelled)
         .join(chosen, chosen.c.id == Invoice.id)
         .join(Account, Account.id == Invoice.account_id)
-        .order_by(chosen.c.created_at, chosen.c.id)
+        .order_by(*_ordered(chosen, order))
     )
     rows = session.execute(query).all()
     if not rows or rows[0].n > FEW_MATCHES:
@@ -148,12 +154,19 @@ def page_with_summary(
     return [(row[0], row[1]) for row in rows], totals
 
 
-def page(session: Session, where: list, *, offset: int, limit: int) -> list[tuple[Invoice, str]]:
+def page(
+    session: Session, where: list, *, offset: int, limit: int, order: Order = OLDEST_FIRST
+) -> list[tuple[Invoice, str]]:
     query: Select = (
         select(Invoice, Account.public_id)
         .join(Account, Account.id == Invoice.account_id)
         .where(*where)
-        .order_by(Invoice.created_at, Invoice.id)
+        .order_by(
+            *(
+                getattr(Invoice, name).desc() if descending else getattr(Invoice, name)
+                for name, descending in order
+            )
+        )
         .offset(offset)
         .limit(limit)
     )

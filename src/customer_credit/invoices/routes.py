@@ -141,7 +141,7 @@ def pay_invoice(
             ctx,
             creditAccountId,
             lambda session: service.pay_invoice(
-                session, ctx.principal, creditAccountId, invoiceId, value=value
+                session, ctx.principal, creditAccountId, invoiceId, value=value, now=now_of(ctx.request)
             ),
         )
     )

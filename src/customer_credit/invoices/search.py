@@ -30,6 +30,7 @@ def search_invoices(
     window: Window,
     *,
     account_public_id: str | None = None,
+    order: queries.Order = queries.OLDEST_FIRST,
 ) -> InvoicePage:
     account_id = None
     if account_public_id is not None:
@@ -45,14 +46,16 @@ def search_invoices(
         # Filtered: usually few matches, read once for the page and the summary. (A status
         # alone takes its summary from the totals only when its matches are many, so dense that
         # walking the created-at index for the page is right; few may sit anywhere in it.)
-        found = queries.page_with_summary(session, where, offset=window.offset, limit=window.limit)
+        found = queries.page_with_summary(
+            session, where, offset=window.offset, limit=window.limit, order=order
+        )
         if found is not None:
             return InvoicePage(rows=found[0], summary=found[1])
     if summary is None:
         summary = queries.summary(session, where)
     rows = []
     if window.offset < summary["count"]:
-        rows = queries.page(session, where, offset=window.offset, limit=window.limit)
+        rows = queries.page(session, where, offset=window.offset, limit=window.limit, order=order)
     return InvoicePage(rows=rows, summary=summary)
 
 

@@ -236,15 +236,17 @@ def pay_invoice(
     invoice_id: str,
     *,
     value: Decimal | None = None,
+    now: datetime | None = None,
 ) -> Invoice:
-    """Pays what is still owed, or `value` of it (a partial payment)."""
+    """Pays what is still owed, or `value` of it (a partial payment), at `now` (the request's
+    clock; the wall clock when not given)."""
     amount = None
     if value is not None:
         amount = to_cents(value)
         if amount <= 0:
             raise field_error("value", "must be greater than 0")
     account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
-    now = utcnow()
+    now = now or utcnow()
     if amount is None:
         _transition(session, principal, account, invoice, PAID, now)
         return invoice

@@ -1,15 +1,18 @@
 """What a customer sees: the open accounts where their e-mail is the owner or a holder (just
-the link's account when they came with a link), with their figures and invoices. Everything
-comes from the accounts and invoices services."""
+the link's account when they came with a link), with their figures and invoices (and, on top,
+what they owe and what is due now). Everything comes from the accounts and invoices services,
+but the paid history, read newest payment first."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from customer_credit.accounts import service as accounts
 from customer_credit.accounts.models import OPEN, Account
 from customer_credit.auth.principal import Principal
+from customer_credit.dates import store_zone
 from customer_credit.invoices import search
 from customer_credit.invoices.models import OPENED, PAID, Invoice
 from customer_credit.invoices.overdue_days import Lateness, Overdue, is_overdue
@@ -48,11 +51,26 @@ class CustomerAccount:
     paid: list[Invoice]
     paid_count: int
 
+    due_now_cents: int = 0  # open invoices due on or before today (store's zone), with interest
+
+    @property
+    def owed_cents(self) -> int:
+        """Still owed on the open invoices (late interest included)."""
+        return sum(item.total_cents for item in self.open + self.overdue)
+
 
 @dataclass(frozen=True)
 class CustomerView:
     config: StoreConfig
     accounts: list[CustomerAccount]
+
+    @property
+    def owed_cents(self) -> int:
+        return sum(item.owed_cents for item in self.accounts)
+
+    @property
+    def due_now_cents(self) -> int:
+        return sum(item.due_now_cents for item in self.accounts)
 
 
 def customer_view(
@@ -88,19 +106,24 @@ def _account(
     paid_count = search.search_invoices(
         session, principal, InvoiceFilters(status=PAID), Window(0, 1), account_public_id=account.public_id
     ).summary["count"]
-    latest_paid = search.search_invoices(
-        session,
-        principal,
-        InvoiceFilters(status=PAID),
-        Window(max(0, paid_count - PAID_SHOWN), PAID_SHOWN),
-        account_public_id=account.public_id,
-    )
+    # The history: the latest paid invoices, newest payment first.
+    latest_paid = session.scalars(
+        select(Invoice)
+        .where(Invoice.store_id == account.store_id, Invoice.account_id == account.id, Invoice.status == PAID)
+        .order_by(Invoice.resolved_at.desc(), Invoice.id.desc())
+        .limit(PAID_SHOWN)
+    ).all()
+    zone = store_zone(config)
+    today = now.astimezone(zone).date()
     return CustomerAccount(
         account=account,
         numbers=figures(account),
         role="owner" if normalize_email(account.email) == normalize_email(email) else "holder",
         open=[item for item in due if not is_overdue(item.invoice, now)],
         overdue=[item for item in due if is_overdue(item.invoice, now)],
-        paid=[invoice for invoice, _ in reversed(latest_paid.rows)],
+        paid=list(latest_paid),
         paid_count=paid_count,
+        due_now_cents=sum(
+            item.total_cents for item in due if item.invoice.due_at.astimezone(zone).date() <= today
+        ),
     )

@@ -65,7 +65,9 @@ class Outgoing:
     attachment: documents.Download | None = None
 
 
-def templates_for(session: Session, store_id: int, kind: str, days: int | None = None) -> TemplateSet:
+def templates_for(
+    session: Session, store_id: int, kind: str, days: int | None = None, locale: str | None = None
+) -> TemplateSet:
     """A dunning level's own e-mail for its step after the due date, else the store's template
     of the kind, else the default."""
     if kind == AFTER and days is not None:
@@ -74,7 +76,7 @@ def templates_for(session: Session, store_id: int, kind: str, days: int | None =
             return TemplateSet(level.subject, level.text_body, level.html_body)
     own = session.get(ReminderTemplate, (store_id, kind))
     if own is None:
-        return default_templates(kind)
+        return default_templates(kind, locale)
     return TemplateSet(own.subject, own.text_body, own.html_body)
 
 
@@ -95,7 +97,8 @@ def compose(
     lateness = Lateness.of_store(config, now)
     late = lateness.of(invoice)
     facts = Facts(
-        store_name=session.get_one(Store, invoice.store_id).name,
+        # The name customers know the store by; the internal store name until one is set.
+        store_name=config.display_name or session.get_one(Store, invoice.store_id).name,
         customer_email=account.email,
         invoice_id=invoice.public_id,
         friendly_id=invoice.friendly_id,
@@ -113,8 +116,8 @@ def compose(
         trigger_days=reminder.days,
         **_dunning_facts(session, reminder, invoice),
     )
-    templates = templates_for(session, invoice.store_id, reminder.kind, reminder.days)
-    return render(templates, context(facts, look), fallback=default_templates(reminder.kind))
+    templates = templates_for(session, invoice.store_id, reminder.kind, reminder.days, look.locale)
+    return render(templates, context(facts, look), fallback=default_templates(reminder.kind, look.locale))
 
 
 def _dunning_facts(session: Session, reminder: Reminder, invoice: Invoice) -> dict:

@@ -8,6 +8,7 @@ from customer_credit.errors import field_error
 from customer_credit.invoices.models import Invoice
 from customer_credit.reminders.models import KINDS, Reminder, ReminderTemplate
 from customer_credit.reminders.templates import TemplateSet, check_templates, default_templates
+from customer_credit.stores.service import get_config
 
 
 def _kind(kind: str) -> str:
@@ -20,7 +21,7 @@ def get_templates(session: Session, store_id: int, kind: str) -> tuple[TemplateS
     """The templates in use and whether they are the store's own."""
     own = session.get(ReminderTemplate, (store_id, _kind(kind)))
     if own is None:
-        return default_templates(kind), False
+        return default_templates(kind, get_config(session, store_id).locale), False
     return TemplateSet(own.subject, own.text_body, own.html_body), True
 
 
@@ -42,7 +43,7 @@ def reset_templates(session: Session, store_id: int, kind: str) -> TemplateSet:
     own = session.get(ReminderTemplate, (store_id, _kind(kind)), with_for_update=True)
     if own is not None:
         session.delete(own)
-    return default_templates(kind)
+    return default_templates(kind, get_config(session, store_id).locale)
 
 
 def reminder_log(session: Session, store_id: int, *, limit: int = 100) -> list[tuple[Reminder, str]]:

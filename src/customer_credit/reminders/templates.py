@@ -18,7 +18,9 @@ from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateError
 
 from customer_credit.errors import InvalidInput, field_error
+from customer_credit.i18n import language_of
 from customer_credit.money import from_cents
+from customer_credit.reminders import default_texts
 from customer_credit.reminders.budget import TemplateTooExpensive
 from customer_credit.reminders.models import AFTER, PRIOR
 from customer_credit.reminders.sandbox import BoundedEnvironment, render_within_budget
@@ -93,19 +95,27 @@ If you have already paid, please ignore this message.
 _HTML_FRAME = """<!doctype html>
 <html><body style="font-family: sans-serif; color: #222; max-width: 560px">
 {body}
-{{% if payment_link %}}<p><a href="{{{{ payment_link }}}}" style="display: inline-block; padding: 10px 18px; background: #1a56db; color: #fff; text-decoration: none; border-radius: 4px">Pay now</a></p>{{% endif %}}
-{{% if payment_instructions %}}<p><strong>How to pay</strong><br>{{{{ payment_instructions | replace("\\n", "<br>" | safe) }}}}</p>{{% endif %}}
-<p style="color: #666">If you have already paid, please ignore this message.</p>
+{{% if payment_link %}}<p><a href="{{{{ payment_link }}}}" style="display: inline-block; padding: 10px 18px; background: #1a56db; color: #fff; text-decoration: none; border-radius: 4px">{pay}</a></p>{{% endif %}}
+{{% if payment_instructions %}}<p><strong>{how}</strong><br>{{{{ payment_instructions | replace("\\n", "<br>" | safe) }}}}</p>{{% endif %}}
+<p style="color: #666">{ignore}</p>
 </body></html>
 """
 
+_ENGLISH_FRAME = {
+    "pay": "Pay now",
+    "how": "How to pay",
+    "ignore": "If you have already paid, please ignore this message.",
+}
+
 DEFAULT_HTML = {
     PRIOR: _HTML_FRAME.format(
+        **_ENGLISH_FRAME,
         body="<p>Hello,</p>\n<p>This is a reminder from {{ store_name }}: invoice "
         "<strong>{{ friendly_id }}</strong> (installment {{ installment }} of {{ installments }}) "
-        "for <strong>{{ amount_due }}</strong> is due on <strong>{{ due_date }}</strong>.</p>"
+        "for <strong>{{ amount_due }}</strong> is due on <strong>{{ due_date }}</strong>.</p>",
     ),
     AFTER: _HTML_FRAME.format(
+        **_ENGLISH_FRAME,
         body="<p>Hello,</p>\n<p>Invoice <strong>{{ friendly_id }}</strong> from {{ store_name }} "
         "(installment {{ installment }} of {{ installments }}) was due on "
         "<strong>{{ due_date }}</strong> and is {{ days_overdue }} days overdue.</p>\n"
@@ -113,7 +123,7 @@ DEFAULT_HTML = {
         "<tr><td>Late interest</td><td>{{ interest }}</td></tr>"
         "<tr><td><strong>Total to pay</strong></td><td><strong>{{ total_due }}</strong></td></tr></table>"
         "{% if late_fee %}<p>A late fee of <strong>{{ late_fee }}</strong> was charged as a separate "
-        "invoice.</p>{% endif %}"
+        "invoice.</p>{% endif %}",
     ),
 }
 
@@ -132,8 +142,18 @@ class TemplateSet:
     html: str | None
 
 
-def default_templates(kind: str) -> TemplateSet:
-    return TemplateSet(DEFAULT_SUBJECTS[kind], DEFAULT_TEXT[kind], DEFAULT_HTML[kind])
+def default_templates(kind: str, locale: str | None = None) -> TemplateSet:
+    """The built-in e-mail of `kind` in the language of the store's `locale` (English when the
+    product has no catalog for it)."""
+    language = language_of(locale)
+    if language not in default_texts.SUBJECTS:
+        return TemplateSet(DEFAULT_SUBJECTS[kind], DEFAULT_TEXT[kind], DEFAULT_HTML[kind])
+    pay, how, ignore = default_texts.FRAME_WORDS[language]
+    return TemplateSet(
+        default_texts.SUBJECTS[language][kind],
+        default_texts.TEXTS[language][kind],
+        _HTML_FRAME.format(body=default_texts.HTML_BODIES[language][kind], pay=pay, how=how, ignore=ignore),
+    )
 
 
 @dataclass(frozen=True)

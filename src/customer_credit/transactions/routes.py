@@ -99,6 +99,7 @@ def settle(
             transactionId,
             value=body.value,
             payment_condition=body.paymentCondition,
+            now=now_of(ctx.request),
         )
         answer = {"id": transaction.public_id, "value": from_cents(transaction.settled_cents)}
         if transaction.interest_cents:
