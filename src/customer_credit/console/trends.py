@@ -16,7 +16,6 @@ from customer_credit.auth.principal import Principal
 from customer_credit.credit_control import aging
 from customer_credit.invoices.models import CANCELLED, Invoice
 from customer_credit.ledger.models import PAYMENT, Statement
-from customer_credit.paging import Window
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts by default
@@ -54,8 +53,7 @@ def lengths(values: list[int]) -> list[int]:
 
 
 def aging_bars(session: Session, principal: Principal, now: datetime) -> list[Bar]:
-    report = aging.store_aging(session, principal, now=now, window=Window(0, 0))
-    cents = list(report.buckets.cents)
+    cents = list(aging.store_buckets(session, principal, now=now).cents)
     return [
         Bar(key, value, length)
         for key, value, length in zip(aging.BUCKETS, cents, lengths(cents), strict=True)

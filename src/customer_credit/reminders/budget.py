@@ -6,6 +6,8 @@ A render may take at most MAX_STEPS steps (loop items, calls, filters, operators
 most MAX_WORK characters or items in all (every value an operation takes in or produces,
 literal text written by loops and macros included), never build one value above MAX_VALUE,
 and finish within RENDER_SECONDS (a backstop for work no hook sees, such as comparisons).
+RENDER_SECONDS counts the rendering thread's CPU time (time.thread_time), not the wall clock:
+a render that waits for a core on a loaded machine is not refused for it.
 Operations whose result can be much larger than their inputs (repetition, padding, joining,
 replacing, formatting) are checked *before* they run, so the memory is never allocated.
 
@@ -84,7 +86,7 @@ class Meter:
     """The running totals of one render. Once it refuses, it keeps refusing (so a refusal
     that some code swallowed still ends the render)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.thread_time):
         self.clock = clock
         self.deadline = clock() + RENDER_SECONDS
         self.steps = 0
@@ -154,7 +156,7 @@ def current() -> Meter:
 
 
 @contextmanager
-def metered(clock: Callable[[], float] = time.monotonic) -> Iterator[Meter]:
+def metered(clock: Callable[[], float] = time.thread_time) -> Iterator[Meter]:
     meter = Meter(clock)
     token = _current.set(meter)
     try:

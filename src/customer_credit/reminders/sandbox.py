@@ -342,7 +342,7 @@ def _metered_tree(tree: nodes.Template, environment: Environment) -> nodes.Templ
 
 
 def render_within_budget(
-    template: Template, values: dict, *, clock: Callable[[], float] = time.monotonic
+    template: Template, values: dict, *, clock: Callable[[], float] = time.thread_time
 ) -> str:
     """The rendered text, or TemplateTooExpensive (a TemplateError or another exception for a
     template that is merely wrong)."""
