@@ -9,7 +9,7 @@ POPPLER_STAMP := $(VENV)/.poppler
 PGBOUNCER_STAMP := $(VENV)/.pgbouncer
 export CUSTOMER_CREDIT_DATA_DIR ?= ./var
 
-.PHONY: run test test-fast lint format bench install clean check worker translations
+.PHONY: run test test-fast lint format bench install clean check worker translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,12 @@ $(PGBOUNCER_STAMP): | $(BIN)/python
 	touch $(PGBOUNCER_STAMP)
 
 # The whole suite, on SQLite and on the PostgreSQL server at 127.0.0.1:5432: the tests that
-# share nothing beyond their own database on both cores, then the slow ones (real server and
-# worker processes, timing-sensitive concurrency, the browser) one at a time.
+# share nothing beyond their own database on both cores (with the slow ones that time nothing:
+# Schemathesis, the ledger state machine, the browser, whose tests stay on one worker), then the
+# other slow ones (real server and worker processes, timing-sensitive concurrency) one at a time.
 test: $(DEV_STAMP) $(CHROMIUM_STAMP) $(POPPLER_STAMP) $(PGBOUNCER_STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow or shares_cores" -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "slow and not shares_cores" $(PYTEST_ARGS)
 
 # The suite without the tests marked slow (real server processes, fuzzing, the browser).
 test-fast: $(DEV_STAMP) $(POPPLER_STAMP)
@@ -68,13 +69,13 @@ test-fast: $(DEV_STAMP) $(POPPLER_STAMP)
 
 # The gates CI runs before the tests: lint rules, formatting, types.
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench loadgen
-	$(BIN)/ruff format --check src tests bench loadgen
+	$(BIN)/ruff check src tests bench loadgen tools
+	$(BIN)/ruff format --check src tests bench loadgen tools
 	$(BIN)/mypy
 
 format: $(DEV_STAMP)
-	$(BIN)/ruff check --fix src tests bench loadgen
-	$(BIN)/ruff format src tests bench loadgen
+	$(BIN)/ruff check --fix src tests bench loadgen tools
+	$(BIN)/ruff format src tests bench loadgen tools
 
 # After marking new strings with _() or ngettext(): extract them and merge them into the pt_BR
 # and es catalogs (src/customer_credit/i18n/locales); then translate the empty msgstr lines.
@@ -86,6 +87,11 @@ translations: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# docs/screenshots/ from the demo book (6,000 accounts, 10,000 invoices) at 1366 px and on a phone,
+# through Debian's Chromium; look at each picture before committing it.
+screenshots: $(DEV_STAMP) $(CHROMIUM_STAMP)
+	$(BIN)/python -m tools.screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts

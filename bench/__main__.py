@@ -28,13 +28,22 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--no-scale", action="store_true", help="skip the 1 vs 2 server processes runs")
     parser.add_argument("--scale-duration", type=float, default=defaults.scale_duration_s)
     parser.add_argument("--bank-arg", action="append", default=[], help="passed to bench/bank.py")
+    parser.add_argument("--no-console", action="store_true", help="skip the console pages")
+    parser.add_argument("--only", choices=["console"], help="run one scenario alone (and report it)")
+    parser.add_argument("--console-accounts", type=int, default=defaults.console_accounts)
+    parser.add_argument("--console-invoices", type=int, default=defaults.console_invoices)
+    parser.add_argument("--console-requests", type=int, default=defaults.console_requests)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases afterwards")
     parser.add_argument("--out", type=Path, default=defaults.out)
     args = parser.parse_args(argv)
+    # A partial run writes its own report beside the full one, never over it.
+    out = args.out if args.out != defaults.out or not args.only else defaults.out.with_name(f"{args.only}.md")
     if args.smoke:
         workdir = Path(tempfile.mkdtemp(prefix="cc-bench-smoke-"))
         out = args.out if args.out != defaults.out else workdir / "latest.md"
-        return Options.smoke(workdir, out)
+        options = Options.smoke(workdir, out)
+        options.only = args.only
+        return options
     return Options(
         accounts=args.accounts,
         invoices=args.invoices,
@@ -52,8 +61,13 @@ def parse(argv: list[str]) -> Options:
         scale=not args.no_scale,
         scale_duration_s=args.scale_duration,
         bank_args=args.bank_arg,
+        console=not args.no_console,
+        console_accounts=args.console_accounts,
+        console_invoices=args.console_invoices,
+        console_requests=args.console_requests,
+        only=args.only,
         keep=args.keep,
-        out=args.out,
+        out=out,
     )
 
 

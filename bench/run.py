@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import data, machine, pgbench, profiling, scenarios, wrk
+from bench import console, data, machine, pgbench, profiling, scenarios, wrk
 from bench.report import LoadInfo, Report, render
 from bench.results import Row, Target
 from bench.scale import ScaleOut, run_scale
@@ -58,6 +58,14 @@ class Options:
     scale: bool = True
     scale_duration_s: float = 8
     bank_args: list[str] = field(default_factory=list)
+    # The console's pages, one operator at a browser, on a book of their own (bench/console.py).
+    console: bool = True
+    console_accounts: int = 10_000
+    console_invoices: int = 100_000
+    console_requests: int = 20
+    console_warmup: int = 3
+    # "console": only the console scenario (PostgreSQL, and SQLite unless --no-sqlite).
+    only: str | None = None
     keep: bool = False
     growth_searches: tuple[str, ...] = TARGET_SEARCHES + ("unfiltered",)
     out: Path = ROOT / "bench" / "results" / "latest.md"
@@ -84,6 +92,10 @@ class Options:
             plans=True,
             bank=False,
             scale_duration_s=1,
+            console_accounts=10,
+            console_invoices=100,
+            console_requests=1,
+            console_warmup=0,
             out=out,
             workdir=workdir,
             growth_searches=("by account",),
@@ -133,6 +145,8 @@ def _rss(server: Server, outcome: Outcome, key: str, when: str) -> None:
 
 
 def run(options: Options) -> Outcome:
+    if options.only == "console":
+        return run_console_only(options)
     wrk.ensure_wrk()
     workdir = options.workdir
     if workdir.exists():
@@ -153,16 +167,20 @@ def run(options: Options) -> Outcome:
     }
     pg_name = f"cc_bench_{os.getpid()}"
     small_name = f"cc_bench_small_{os.getpid()}"
+    console_name = f"cc_console_bench_{os.getpid()}"
     try:
         _postgresql(options, report, outcome, pg_name, workdir, load)
         if options.growth:
             _growth(options, report, outcome, small_name, workdir, load)
         if options.sqlite:
             _sqlite(options, report, outcome, workdir, load)
+        if options.console:
+            _console(options, report, outcome, console_name, workdir)
     finally:
         if not options.keep:
             data.drop_pg_database(pg_name)
             data.drop_pg_database(small_name)
+            data.drop_pg_database(console_name)
     if options.bank:
         _bank(options, report)
     _targets(report, outcome)
@@ -183,6 +201,77 @@ def run(options: Options) -> Outcome:
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(render(report))
     return outcome
+
+
+def run_console_only(options: Options) -> Outcome:
+    """`--only console`: the console's pages alone, a report of that section and its targets."""
+    workdir = options.workdir
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    report = Report(machine=machine.describe(), load_before=machine.load_average())
+    outcome = Outcome(report=report)
+    report.setup = {
+        "server": f"`customer-credit serve --workers {options.workers}`, no `customer-credit worker` "
+        "(it would be writing the fresh book's overdue events); all on 127.0.0.1",
+        "load generator": "httpx in the benchmark's process, one connection, one request at a time",
+    }
+    report.notes.append("A partial run (`python -m bench --only console`): the console scenario alone.")
+    cores = os.cpu_count() or 1
+    if report.load_before[0] > 0.75 * cores:
+        report.notes.append(
+            f"**Other work was running when this run started** (1-minute load average "
+            f"{report.load_before[0]:.1f} on {cores} cores): latencies are higher than on an idle machine; "
+            "compare the CPU-per-request columns between runs."
+        )
+    name = f"cc_console_bench_{os.getpid()}"
+    try:
+        _console(options, report, outcome, name, workdir)
+    finally:
+        if not options.keep:
+            data.drop_pg_database(name)
+    _targets(report, outcome)
+    report.load_after = machine.load_average()
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(render(report))
+    return outcome
+
+
+def _console(options, report, outcome, name, workdir) -> None:
+    """The console's GET pages on PostgreSQL (and SQLite), one operator signed in."""
+    books = [("PostgreSQL", data.create_pg_database(name), "console-pg")]
+    if options.sqlite:
+        path = workdir / "console-sqlite" / "customer-credit.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        books.append(("SQLite", data.create_sqlite_database(path), "console-sqlite"))
+    for title, url, label in books:
+        book, rows = console.run_console(
+            url,
+            _database_label,
+            accounts=options.console_accounts,
+            invoices=options.console_invoices,
+            seed=options.seed,
+            workers=options.workers,
+            workdir=workdir,
+            name=label,
+            requests=options.console_requests,
+            warmup=options.console_warmup,
+        )
+        section = report.section(
+            f"Console pages on {book.invoices:,} invoices ({title})",
+            f"An admin operator signed in through the sign-in form; each GET page {options.console_warmup} "
+            f"times unmeasured, then {options.console_requests} times in a row on one connection (httpx). "
+            f"The target is p95 ≤ {console.TARGET_MS:.0f} ms. Machine: {report.machine['cores']} cores, "
+            f"{report.machine['memory']}; database: {section_database(rows)}; {book.accounts:,} accounts.",
+        )
+        section.rows += rows
+        for row in rows:
+            outcome.rows[f"console {title} {row.label}"] = row
+        report.checks.append((f"{title} console book, after the pages", data.check(url)))
+
+
+def section_database(rows: list[Row]) -> str:
+    return rows[0].database if rows else "—"
 
 
 def _postgresql(options, report, outcome, name, workdir, load) -> None:
@@ -659,6 +748,18 @@ def _targets(report: Report, outcome: Outcome) -> None:
                 "p95 ≤ 50 ms at 1,000,000 invoices",
                 f"p95 {row.p95_ms:.1f} ms",
                 row.p95_ms <= 50 and row.errors == 0,
+            )
+        )
+    console_rows = [row for name, row in rows.items() if name.startswith("console ")]
+    for database in dict.fromkeys(row.database for row in console_rows):
+        measured = [row for row in console_rows if row.database == database]
+        slowest = max(measured, key=lambda row: row.p95_ms)
+        targets.append(
+            Target(
+                f"console pages, {database}",
+                f"every GET page p95 ≤ {console.TARGET_MS:.0f} ms",
+                f"slowest: {slowest.label} p95 {slowest.p95_ms:.0f} ms; {len(measured)} pages",
+                all(row.p95_ms <= console.TARGET_MS and row.errors == 0 for row in measured),
             )
         )
     sqlite_reads = rows.get("sqlite reads")

@@ -269,6 +269,7 @@ def fuzz_operation(run: Run, operation, key, mode: GenerationMode) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.shares_cores
 def test_schemathesis_against_the_payment_provider_protocol(app, store, api, database_url):
     schema = load_schema()
     operations = {

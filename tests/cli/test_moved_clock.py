@@ -3,7 +3,7 @@
 demo data unless the operator confirms it."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -24,10 +24,14 @@ def real_books(tmp_path):
     upgrade(url)
     settings = make_settings(url, tmp_path)
     database = Database(settings)
-    with TestClient(create_app(settings, database)) as http:
+    app = create_app(settings, database)
+    with TestClient(app) as http:
         api = Store(database, http).api()
         opened = open_account(api, credit_limit="500")
-        in_ten_days = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+        # Real time on purpose (the app's own clock, not a frozen one): the `worker` command
+        # moves the real clock by CUSTOMER_CREDIT_CLOCK_OFFSET_DAYS, so the hold must be live
+        # now and past its expiry on the moved clock (28 or 400 days on), at any hour or zone.
+        in_ten_days = (app.state.clock() + timedelta(days=10)).isoformat()
         held = hold(api, opened["id"], "10", settle=False, expirationDate=in_ten_days)
         assert held.status_code == 200, held.text
     yield {"CUSTOMER_CREDIT_DATABASE_URL": url, "CUSTOMER_CREDIT_DATA_DIR": str(tmp_path)}, database

@@ -45,6 +45,8 @@ class LiveServer:
             "CUSTOMER_CREDIT_LOG_LEVEL": "WARNING",
             "CUSTOMER_CREDIT_ARGON2_TIME_COST": "1",
             "CUSTOMER_CREDIT_ARGON2_MEMORY_KIB": "1024",
+            # A webhook endpoint the browser tests register (nothing listens there).
+            "CUSTOMER_CREDIT_WEBHOOK_ALLOWED_HOSTS": "localhost",
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

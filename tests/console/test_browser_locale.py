@@ -10,7 +10,8 @@ from customer_credit.stores import service as stores
 from tests.console.live import screenshot
 from tests.console.test_browser import ADMIN, BRUNO, browser, page, shop, sign_in  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.slow
+# Beside the fast tests on both cores (nothing here is timed), all on one worker: one server and one browser.
+pytestmark = [pytest.mark.slow, pytest.mark.shares_cores, pytest.mark.xdist_group("browser")]
 
 
 def change_limit(page, shop, typed: str) -> str:  # noqa: F811 - the fixtures

@@ -2,12 +2,11 @@
 match, an import is previewed with per-row errors, applied whole or not at all, and importing
 the same file again changes nothing."""
 
-import base64
 import csv
 import io
 import re
 
-from customer_credit.csv_io import export
+from customer_credit.csv_io import export, jobs
 from tests.console.support import signed_in
 from tests.helpers import account, dec, open_account, purchase
 
@@ -20,34 +19,56 @@ def ledger_size(api, account_id) -> int:
     return len(api.get(f"/accounts/{account_id}/statements").json()["statements"])
 
 
-def upload(console, kind: str, text: str, *, apply: bool = False):
-    preview = console.client.post(
+def run_import_jobs(console) -> int:
+    """Runs the worker's import job until no import waits, on the app's (frozen) clock; returns
+    the chunks it ran."""
+    app = console.client.app
+    ran = 0
+    while True:
+        with app.state.db.write() as session:
+            if jobs.run_imports(session, app.state.clock()) == 0:
+                return ran
+        ran += 1
+
+
+def finish(console, response):
+    """The page a posted import leads to once the worker has run it (the response itself when
+    the post was refused)."""
+    if response.status_code != 303:
+        return response
+    run_import_jobs(console)
+    return console.get(response.headers["location"])
+
+
+def post_file(console, kind: str, data: bytes, name: str = "data.csv"):
+    return console.client.post(
         "/admin/import/preview",
         data={"kind": kind, "csrf_token": console.csrf()},
-        files={"file": ("data.csv", text.encode(), "text/csv")},
+        files={"file": (name, data, "text/csv")},
     )
+
+
+def apply_preview(console, preview_html: str):
+    """Applies the previewed import (its page offers no "Apply" when nothing would change; this
+    posts it anyway)."""
+    import_id = re.search(r'data-import="(\d+)">Import preview', preview_html)
+    assert import_id, "not an import preview page"
+    return finish(console, console.post(f"/admin/import/{import_id.group(1)}/apply"))
+
+
+def upload(console, kind: str, text: str, *, apply: bool = False):
+    preview = finish(console, post_file(console, kind, text.encode()))
     if not apply:
         return preview
-    carried = re.search(r'name="content" value="([^"]+)"', preview.text)
-    if carried:
-        assert base64.b64decode(carried.group(1)).decode() == text
-        encoded = carried.group(1)
-    else:
-        # The preview offers no "Apply" when nothing would change; post it anyway.
-        encoded = base64.b64encode(text.encode()).decode()
-    return console.client.post(
-        "/admin/import/apply",
-        data={"kind": kind, "csrf_token": console.csrf()},
-        files={"content": (None, encoded)},
-    )
+    return apply_preview(console, preview.text)
 
 
 def outcomes(html: str) -> dict[int, tuple[str, str]]:
-    """line -> (outcome, details) from the preview/result table."""
+    """line -> (outcome, details) from the preview/result table (the outcome as the badge's class
+    names it: its text is in the store's language)."""
     found = {}
-    for line, outcome, detail in re.findall(
-        r'data-line="(\d+)">.*?<span class="badge badge-\w+">(\w+)</span></td><td>(.*?)</td>', html, re.S
-    ):
+    row = r'data-line="(\d+)">.*?<span class="badge badge-(\w+)"[^>]*>[^<]*</span></td><td>(.*?)</td>'
+    for line, outcome, detail in re.findall(row, html, re.S):
         found[int(line)] = (outcome, detail)
     return found
 

@@ -173,8 +173,12 @@ def test_account_forms_take_the_stores_notation(
 
     bad = console.post(f"{base}/limit", {"creditLimit": "1,2,3"})
     assert bad.status_code == 400
-    example = "25,000.00" if locale == "en_US" else "25.000,00"
-    assert f"Credit limit must be an amount such as {example}" in bad.text
+    refusal = (
+        "New credit limit: must be an amount such as 25,000.00"
+        if locale == "en_US"
+        else "Novo limite de crédito: deve ser um valor como 25.000,00"
+    )
+    assert refusal in bad.text
     assert 'value="1,2,3"' in bad.text  # what was typed stays in the field
     assert dec(account(api, account_id)["creditLimit"]) == dec("22500")
 
@@ -199,7 +203,7 @@ def test_a_new_account_in_a_pt_br_store(app, store, api):
         "/admin/accounts/new",
         {"document": "98765432100", "documentType": "CPF", "email": "x@example.com", "tolerance": "2.5.0"},
     )
-    assert refused.status_code == 400 and "Tolerance must be a percentage such as 2,5%" in refused.text
+    assert refused.status_code == 400 and "Tolerância: deve ser uma porcentagem como 2,5%" in refused.text
     assert 'value="2.5.0"' in refused.text
 
 
@@ -217,9 +221,63 @@ def test_invoice_payment_and_value_filter_in_a_pt_br_store(app, store, api):
     assert found.status_code == 200 and big["friendlyId"] in found.text
     assert console.get("/admin/invoices", params={"value": "1.234,51"}).text.count(big["friendlyId"]) == 0
     bad = console.get("/admin/invoices", params={"value": "1,2,3"})
-    assert "Value must be an amount such as 25.000,00" in bad.text
+    assert "Valor deve ser um valor como 25.000,00" in bad.text
 
     paid = console.post(f"/admin/accounts/{account_id}/invoices/{big['id']}/pay", {"value": "1.000,25"})
     assert paid.status_code == 303, paid.text
     after = api.get(f"/accounts/{account_id}/invoices/{big['id']}").json()
     assert dec(after["creditValue"]) == dec("1000.25")
+
+
+@pytest.mark.parametrize(
+    ("locale", "interest", "default_credit", "shown_interest", "shown_credit"),
+    [
+        ("en_US", "0.1%", "25,000.00", "0.1%", "25,000.00"),
+        ("pt_BR", "0,1%", "R$ 25.000,00", "0,1%", "25.000,00"),
+    ],
+)
+def test_settings_take_percentages_and_amounts_in_the_stores_notation(
+    app, store, api, locale, interest, default_credit, shown_interest, shown_credit
+):
+    console = signed_in(app, store)
+    configure_presentation(console, locale=locale)
+    configure_presentation(
+        console,
+        locale=locale,
+        dailyInterestRate=interest,
+        defaultCreditValue=default_credit,
+        maxPreAuthorizationGrowthRate="10",
+        taxRate="5%",
+    )
+    config = api.get("/storeconfig").json()
+    assert dec(config["dailyInterestRate"]) == Decimal("0.001")
+    assert dec(config["defaultCreditValue"]) == Decimal("25000.00")
+    assert dec(config["maxPreAuthorizationGrowthRate"]) == Decimal("0.1")
+    assert dec(config["taxRate"]) == Decimal("0.05")
+    page = console.get("/admin/settings").text.replace(NBSP, " ")
+    assert f'name="dailyInterestRate" type="text" value="{shown_interest}"' in page
+    assert f'name="defaultCreditValue" type="text" value="{shown_credit}"' in page
+
+
+def test_a_settings_number_refused_once_by_its_label(app, store, api):
+    console = signed_in(app, store)
+    configure_presentation(console, locale="pt_BR")
+    before = api.get("/storeconfig").json()
+    form = {
+        "dailyInterestRate": "1,2,3",
+        "invoicePostponementLimit": "0",
+        "taxRate": "0",
+        "maxPostponementDays": "0",
+        "defaultCreditValue": "0",
+        "maxPreAuthorizationGrowthRate": "0",
+        "locale": "pt_BR",
+        "currency": "USD",
+        "timezone": "UTC",
+    }
+    refused = console.post("/admin/settings", form)
+    assert refused.status_code == 400
+    text = refused.text
+    # Once, by the field, in the label's words and the store's language.
+    assert text.count("deve ser uma porcentagem como 2,5%") == 1
+    assert "Taxa diária de juros de mora: deve ser uma porcentagem como 2,5%" in text
+    assert api.get("/storeconfig").json() == before

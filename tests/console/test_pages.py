@@ -185,12 +185,14 @@ def test_postponement_refused_when_the_store_does_not_allow_it(app, store, api):
     assert refused.status_code == 409 and "this store does not allow postponements" in refused.text
 
 
-def test_invoice_search_filters_summary_and_paging(app, store, api, database):
+def test_invoice_search_filters_summary_and_paging(app, store, api, database, frozen_clock):
+    now = datetime(2031, 1, 31, 23, 30, tzinfo=UTC)  # late on a month's last day
+    frozen_clock.set(now)
     account_id = open_account(api, credit_limit="5000")["id"]
     for value in ("10", "20", "30"):
         purchase(api, account_id, value)
     ten, twenty, thirty = invoices_of(api, account_id)
-    set_invoice(database, store, twenty["id"], due_at=datetime.now(UTC) - timedelta(days=3))
+    set_invoice(database, store, twenty["id"], due_at=now - timedelta(days=3))
     api.post(f"/accounts/{account_id}/invoices/{ten['id']}/payments")
     console = signed_in(app, store)
 
@@ -270,7 +272,11 @@ def test_amounts_follow_the_store_locale_and_currency(app, store, api):
     assert limit.replace("\xa0", " ") == "R$ 1.234,56"
 
 
-def test_dashboard_figures(app, store, api, database):
+def test_dashboard_figures(app, store, api, database, frozen_clock):
+    # Late on a month's last day (a UTC store): the payment still counts as this month's, and
+    # "due soon" (this week) reaches into the next month.
+    now = datetime(2031, 3, 31, 23, 30, tzinfo=UTC)
+    frozen_clock.set(now)
     near = open_account(api, credit_limit="100")["id"]
     far = open_account(api, credit_limit="1000")["id"]
     purchase(api, near, "90")
@@ -278,7 +284,6 @@ def test_dashboard_figures(app, store, api, database):
     purchase(api, far, "7")
     near_invoice = invoices_of(api, near)[0]
     first, second, seven = invoices_of(api, far)
-    now = datetime.now(UTC)
     set_invoice(database, store, near_invoice["id"], due_at=now - timedelta(days=2))
     set_invoice(database, store, first["id"], due_at=now + timedelta(days=3))
     api.post(f"/accounts/{far}/invoices/{seven['id']}/payments")
@@ -323,7 +328,7 @@ def test_settings_validation_and_save(app, store, api):
     console = signed_in(app, store)
     before = api.get("/storeconfig").json()
     form = {
-        "dailyInterestRate": "2",
+        "dailyInterestRate": "200",
         "invoicePostponementLimit": "-1",
         "taxRate": "0",
         "maxPostponementDays": "1.5",
@@ -340,7 +345,7 @@ def test_settings_validation_and_save(app, store, api):
     assert refused.status_code == 400
     text = refused.text
     for label, message in [
-        ("Daily late interest rate", "must be between 0 and 1"),
+        ("Daily late interest rate", "must be between 0% and 100%"),
         ("Times an invoice may be postponed", "must be 0 or more"),
         ("Max days after the original due date", "must be a whole number"),
         ("Locale", "must be a locale"),
@@ -352,7 +357,7 @@ def test_settings_validation_and_save(app, store, api):
     assert api.get("/storeconfig").json() == before
 
     form.update(
-        dailyInterestRate="0.002",
+        dailyInterestRate="0.2%",
         invoicePostponementLimit="2",
         maxPostponementDays="15",
         locale="pt-BR",

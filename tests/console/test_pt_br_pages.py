@@ -155,3 +155,38 @@ def test_my_credits_speaks_the_store_language(
     for word in words:
         assert word in page.text, word
     assert english not in page.text
+
+
+# The accounts and invoices tables: headings, counts with their plural, state badges.
+TABLE_WORDS = {
+    "pt_BR": (
+        ["Contas", "1 conta<", "Crédito disponível", "Confiança"],
+        ["Faturas", "Total em aberto", ">Vencida<"],
+    ),
+    "es_ES": (["Cuentas", "1 cuenta<", "Confianza"], ["Facturas", "Total abierto", ">Vencida<"]),
+    "en_US": (
+        ["Accounts", "1 account<", "Available credit", "Trust"],
+        ["Invoices", "Open total", ">Expired<"],
+    ),
+}
+ENGLISH_TABLE_WORDS = (
+    ["Available credit", "No account matches."],
+    ["Open total", "Days overdue", ">Expired<"],
+)
+
+
+@pytest.mark.parametrize("locale", ["pt_BR", "es_ES", "en_US"])
+def test_the_accounts_and_invoices_tables_speak_the_store_language(
+    app, store, api, database, frozen_clock, locale
+):
+    console, _account_id, _invoice_id = _store_in(app, store, api, database, frozen_clock, locale)
+    accounts = console.get("/admin/accounts").text
+    invoices = console.get("/admin/invoices").text
+    for page, words, english in zip(
+        (accounts, invoices), TABLE_WORDS[locale], ENGLISH_TABLE_WORDS, strict=True
+    ):
+        for word in words:
+            assert word in page, word
+        if locale != "en_US":
+            for word in english:
+                assert word not in page, word

@@ -31,6 +31,16 @@ def refunded_cents(store, transaction_id: str) -> int:
         )
 
 
+def close_button(page: str) -> str:
+    """The attributes of the account page's close button."""
+    return (
+        page.split('<button type="submit" class="danger"')[-1]
+        .split(">")[0]
+        .replace(' aria-describedby="close-refusal"', "")
+        .strip()
+    )
+
+
 def test_releasing_the_last_hold_lets_the_account_close(app, store, api):
     account_id = open_account(api, credit_limit="500")["id"]
     held = hold(api, account_id, "120", settle=False)
@@ -40,12 +50,17 @@ def test_releasing_the_last_hold_lets_the_account_close(app, store, api):
 
     page = console.get(f"/admin/accounts/{account_id}").text
     assert f'action="/admin/accounts/{account_id}/transactions/{transaction_id}/release"' in page
+    # The close button is disabled and says why, in the service's words.
+    assert close_button(page).endswith("disabled")
+    assert 'data-refusal="AccountHasOpenDebt"' in page and "settle or cancel them first" in page
     refused = console.post(f"/admin/accounts/{account_id}/close")
     assert refused.status_code in (400, 409)
 
     released = console.post(f"/admin/accounts/{account_id}/transactions/{transaction_id}/release")
     assert released.status_code == 303, released.text
-    assert "The hold was released." in console.get(released.headers["location"]).text
+    reloaded = console.get(released.headers["location"]).text
+    assert "The hold was released." in reloaded
+    assert "disabled" not in close_button(reloaded) and "data-refusal" not in reloaded
     assert Decimal(str(account(api, account_id)["availableCredit"])) == Decimal("500")
     assert status_of(store, transaction_id) == "Cancelled"
     assert console.post(f"/admin/accounts/{account_id}/close").status_code == 303

@@ -658,6 +658,7 @@ def stateful_run(run: Run, schema, new_store) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.shares_cores
 def test_schemathesis_against_the_official_contract(app, api, database_url):
     schema = load_schema()
     operations = {

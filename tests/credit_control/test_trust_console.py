@@ -3,7 +3,6 @@ the accounts table, the account page's section with the last change, its form (a
 CSRF-checked), and the accounts CSV export and import; what a form or an import changes is read
 back through the API."""
 
-import base64
 import csv
 import io
 import re
@@ -15,6 +14,8 @@ from customer_credit.console.formatting import Presentation
 from customer_credit.events.outbox import sequence_pending
 from customer_credit.users import service as users
 from tests.console.support import signed_in
+from tests.console.test_csv import outcomes
+from tests.console.test_csv import upload as csv_upload
 from tests.helpers import account, open_account
 
 
@@ -44,28 +45,9 @@ def rows_of(text: str) -> list[dict]:
 
 
 def upload(console, text: str, *, apply: bool):
-    """The accounts import: its preview, or (apply=True) the file applied."""
-    if not apply:
-        return console.client.post(
-            "/admin/import/preview",
-            data={"kind": "accounts", "csrf_token": console.csrf()},
-            files={"file": ("data.csv", text.encode(), "text/csv")},
-        )
-    return console.client.post(
-        "/admin/import/apply",
-        data={"kind": "accounts", "csrf_token": console.csrf()},
-        files={"content": (None, base64.b64encode(text.encode()).decode())},
-    )
-
-
-def outcomes(html: str) -> dict[int, tuple[str, str]]:
-    """line -> (outcome, details) from the preview/result table."""
-    return {
-        int(line): (outcome, detail)
-        for line, outcome, detail in re.findall(
-            r'data-line="(\d+)">.*?<span class="badge badge-\w+">(\w+)</span></td><td>(.*?)</td>', html, re.S
-        )
-    }
+    """The accounts import: its preview, or (apply=True) the file applied (tests/console/test_csv's
+    flow: upload, the job run, the preview applied)."""
+    return csv_upload(console, "accounts", text, apply=apply)
 
 
 def trust_event_count(api) -> int:

@@ -3,7 +3,7 @@ whose ledger `customer-credit check` finds balanced, and which the API reads lik
 
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from customer_credit.accounts.models import Account, Holder
 from customer_credit.auth.resources import MAIN_ACCESS
 from customer_credit.auth.service import create_key
-from customer_credit.db.base import utcnow
 from customer_credit.demo.service import load_demo
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
 from customer_credit.ledger.models import CREDIT, INVOICE, PAYMENT, Statement
@@ -24,6 +23,10 @@ from customer_credit.transactions.models import AUTHORIZED, SETTLED, Transaction
 
 ACCOUNTS = 60
 INVOICES = 700
+# The book is dated around this moment: late on a month's last day, so the 60-day due-date
+# window asked of the API (2 December to 1 April, days in UTC, the demo store's zone) spans a
+# year end and a short February.
+NOW = datetime(2031, 1, 31, 23, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,13 @@ def demo_store(database):
     """One demo load per database for the whole module (the load is the slow part)."""
     name = f"demo-{uuid.uuid4().hex[:10]}"
     report = load_demo(
-        database, store_name=name, accounts=ACCOUNTS, invoices=INVOICES, seed=11, accounts_per_batch=25
+        database,
+        store_name=name,
+        accounts=ACCOUNTS,
+        invoices=INVOICES,
+        seed=11,
+        accounts_per_batch=25,
+        now=NOW,
     )
     return report
 
@@ -58,10 +67,9 @@ def test_the_exact_numbers_asked_for_are_written(database, demo_store):
 
 def test_the_book_has_every_kind_of_invoice(database, demo_store):
     invoices = _rows(database, Invoice, demo_store.store_id)
-    now = utcnow()
     statuses = {invoice.status for invoice in invoices}
     assert statuses == {OPENED, PAID, CANCELLED}
-    assert any(i.status == OPENED and i.due_at < now for i in invoices), "no overdue invoice"
+    assert any(i.status == OPENED and i.due_at < NOW for i in invoices), "no overdue invoice"
     postponed = [i for i in invoices if i.postponement_count > 0]
     assert postponed and all(i.status == OPENED and i.due_at > i.original_due_at for i in postponed)
     assert any(i.status == OPENED and 0 < i.paid_cents < i.value_cents for i in invoices), (
@@ -140,9 +148,10 @@ def test_every_account_can_still_buy(database, demo_store):
         assert available > 0, account.public_id
 
 
-def test_the_api_reads_the_demo_book(database, demo_store, http):
+def test_the_api_reads_the_demo_book(database, demo_store, http, frozen_clock):
     """Rows written by the bulk path read back through the API, and SQL date comparisons on
     them agree with Python's (on SQLite dates are text: the format must be SQLAlchemy's)."""
+    frozen_clock.set(NOW)
     with database.write() as session:
         issued = create_key(session, session.get(Store, demo_store.store_id), [MAIN_ACCESS])
     headers = {"X-VTEX-API-AppKey": issued.app_key, "X-VTEX-API-AppToken": issued.app_token}
@@ -151,8 +160,7 @@ def test_the_api_reads_the_demo_book(database, demo_store, http):
     assert everything.status_code == 200, everything.text
     assert everything.json()["summary"]["count"] == INVOICES
     invoices = _rows(database, Invoice, demo_store.store_id)
-    now = utcnow()
-    start, end = (now - timedelta(days=60)).date(), (now + timedelta(days=60)).date()
+    start, end = (NOW - timedelta(days=60)).date(), (NOW + timedelta(days=60)).date()
     expected = [i for i in invoices if i.status == OPENED and start <= i.due_at.date() <= end]
     found = http.get(
         f"{base}/invoices",
@@ -181,7 +189,7 @@ def test_the_api_reads_the_demo_book(database, demo_store, http):
 
 def test_loading_again_adds_to_the_same_store(database, demo_store):
     """A second load with the same seed must not collide with the first one's ids."""
-    again = load_demo(database, store_name=demo_store.store, accounts=10, invoices=50, seed=11)
+    again = load_demo(database, store_name=demo_store.store, accounts=10, invoices=50, seed=11, now=NOW)
     assert again.store_id == demo_store.store_id
     with database.read() as session:
         assert recompute_mismatches(session, demo_store.store_id) == []

@@ -21,9 +21,16 @@ from tests.contract import is_error_shape
 from tests.events.support import run_worker
 from tests.helpers import account, configure, dec, hold, open_account, purchase
 
+# One second before midnight at a year's end: retries and backoff run across the day, month and
+# year boundary. The app's clock (the events' moments) and the worker's clock both start here.
+START = datetime(2031, 12, 31, 23, 59, 59, tzinfo=UTC)
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+
+@pytest.fixture
+def at_start(frozen_clock):
+    """The app's clock frozen at START (the worker's is passed to run_worker)."""
+    frozen_clock.set(START)
+    return frozen_clock
 
 
 @pytest.fixture
@@ -99,7 +106,12 @@ def test_every_change_arrives_signed_in_order_with_its_ledger_entries(api, datab
     assert api.post(f"/accounts/{a}/invoices/{first}/payments").status_code == 200
     assert hold(api, b, "100000").status_code == 409
 
-    run_worker(database, utcnow())
+    # The real clock, not START: this test compares the events' entries with the statements
+    # listing, which is ordered by date, and some API writes still date their ledger entry on
+    # the wall clock rather than the app's (the account's Credit entries, the invoice
+    # cancellation); on a frozen clock those would sort apart from the others. Nothing here
+    # depends on the hour, the day or the zone: the worker runs just after every change.
+    run_worker(database, datetime.now(UTC))
     got = receiver.accepted()
     ids = [item["headers"]["webhook-id"] for item in got]
     assert len(ids) == len(set(ids)) == sum(len(types) for types in expected.values())
@@ -159,24 +171,23 @@ def delivery_rows(database, endpoint_public_id: str) -> list[SimpleNamespace]:
 
 
 def test_a_failing_receiver_gets_retries_while_later_events_of_the_account_wait(
-    api, database, receiver, endpoint
+    api, database, receiver, endpoint, at_start
 ):
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "200"}))
     receiver.fail_all = True
-    start = utcnow()
-    run_worker(database, start)
+    run_worker(database, START)
     assert [item["status"] for item in receiver.requests] == [500]
     first_id = receiver.requests[0]["headers"]["webhook-id"]
 
-    run_worker(database, start + timedelta(seconds=3))  # before the 5 s backoff
+    run_worker(database, START + timedelta(seconds=3))  # before the 5 s backoff
     assert len(receiver.requests) == 1
-    run_worker(database, start + timedelta(seconds=6))
+    run_worker(database, START + timedelta(seconds=6))
     assert [item["status"] for item in receiver.requests] == [500, 500]
     assert {item["headers"]["webhook-id"] for item in receiver.requests} == {first_id}
 
     receiver.fail_all = False
-    run_worker(database, start + timedelta(seconds=6 + 11))  # the second backoff is 10 s
+    run_worker(database, START + timedelta(seconds=6 + 11))  # the second backoff is 10 s
     got = [(item["event"]["type"], item["headers"]["webhook-id"]) for item in receiver.accepted()]
     assert got[0] == ("account.opened", first_id)
     assert [kind for kind, _ in got] == ["account.opened", "account.credit_limit_changed"]
@@ -192,13 +203,12 @@ def test_a_failing_receiver_gets_retries_while_later_events_of_the_account_wait(
 
 
 def test_a_receiver_failing_for_3_days_is_given_up_and_the_next_event_goes_out(
-    api, database, receiver, endpoint
+    api, database, receiver, endpoint, at_start
 ):
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "300"}))
     receiver.fail_all = True
-    start = utcnow()
-    moment = start
+    moment = START
     for _ in range(60):
         run_worker(database, moment, names=("events-sequence", "webhooks-fanout", "webhooks-deliver"))
         rows = delivery_rows(database, endpoint["id"])
@@ -209,8 +219,8 @@ def test_a_receiver_failing_for_3_days_is_given_up_and_the_next_event_goes_out(
     first, second = delivery_rows(database, endpoint["id"])
     assert first.status == "failed"
     assert first.last_status_code == 500 and first.last_error is None  # the body is not kept
-    assert moment - start <= timedelta(days=3)
-    assert moment - start > timedelta(days=2)  # it kept trying for most of the 3 days
+    assert moment - START <= timedelta(days=3)
+    assert moment - START > timedelta(days=2)  # it kept trying for most of the 3 days
     assert 15 <= first.attempts <= 40
     first_id = receiver.requests[0]["headers"]["webhook-id"]
     assert sum(item["headers"]["webhook-id"] == first_id for item in receiver.requests) == first.attempts
@@ -223,24 +233,23 @@ def test_a_receiver_failing_for_3_days_is_given_up_and_the_next_event_goes_out(
 
 
 def test_a_dispatcher_killed_between_claim_and_post_loses_nothing(
-    api, database, receiver, endpoint, monkeypatch
+    api, database, receiver, endpoint, monkeypatch, at_start
 ):
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "200"}))
-    start = utcnow()
 
     def killed(*_args, **_kwargs):
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(dispatcher, "post", killed)
-    run_worker(database, start)  # the job fails after its claim committed
+    run_worker(database, START)  # the job fails after its claim committed
     assert receiver.requests == []
     assert [row.status for row in delivery_rows(database, endpoint["id"])] == ["delivering", "queued"]
     monkeypatch.undo()
 
-    run_worker(database, start + timedelta(seconds=10))  # the claim's lease still runs
+    run_worker(database, START + timedelta(seconds=10))  # the claim's lease still runs
     assert receiver.requests == []
-    run_worker(database, start + timedelta(minutes=2))  # lease over: taken again
+    run_worker(database, START + timedelta(minutes=2))  # lease over: taken again
     assert [item["event"]["type"] for item in receiver.accepted()] == [
         "account.opened",
         "account.credit_limit_changed",
@@ -248,11 +257,10 @@ def test_a_dispatcher_killed_between_claim_and_post_loses_nothing(
 
 
 def test_a_dispatcher_killed_after_sending_sends_again_with_the_same_id(
-    api, database, receiver, endpoint, monkeypatch
+    api, database, receiver, endpoint, monkeypatch, at_start
 ):
     account_id = open_account(api, credit_limit="100")["id"]
     ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": "200"}))
-    start = utcnow()
     real_mark = dispatcher.mark_all
     calls = []
 
@@ -263,9 +271,9 @@ def test_a_dispatcher_killed_after_sending_sends_again_with_the_same_id(
         return real_mark(*args, **kwargs)
 
     monkeypatch.setattr(dispatcher, "mark_all", dies_once)
-    run_worker(database, start)
+    run_worker(database, START)
     assert len(receiver.accepted()) == 1
-    run_worker(database, start + timedelta(minutes=2))
+    run_worker(database, START + timedelta(minutes=2))
     got = receiver.accepted()
     assert [item["event"]["type"] for item in got] == [
         "account.opened",
@@ -278,15 +286,16 @@ def test_a_dispatcher_killed_after_sending_sends_again_with_the_same_id(
     assert [row.status for row in delivery_rows(database, endpoint["id"])] == ["delivered", "delivered"]
 
 
-def test_two_dispatchers_at_once_deliver_each_event_once_in_order(api, database, receiver, endpoint):
+def test_two_dispatchers_at_once_deliver_each_event_once_in_order(
+    api, database, receiver, endpoint, at_start
+):
     accounts = [open_account(api, credit_limit="1000")["id"] for _ in range(4)]
     for step in range(3):
         for account_id in accounts:
             ok(api.put(f"/accounts/{account_id}/creditlimit", json={"value": str(1100 + step)}))
-    now = utcnow()
-    run_worker(database, now, names=("events-sequence", "webhooks-fanout"))
+    run_worker(database, START, names=("events-sequence", "webhooks-fanout"))
     jobs = [job for job in default_jobs(1.0) if job.name == "webhooks-deliver"]
-    workers = [Worker(database, jobs=jobs, clock=lambda: now) for _ in range(2)]
+    workers = [Worker(database, jobs=jobs, clock=lambda: START) for _ in range(2)]
     threads = [threading.Thread(target=worker.run_once) for worker in workers]
     for thread in threads:
         thread.start()
@@ -300,14 +309,14 @@ def test_two_dispatchers_at_once_deliver_each_event_once_in_order(api, database,
         assert limits == [Decimal("1000.00"), Decimal("1100.00"), Decimal("1101.00"), Decimal("1102.00")]
 
 
-def test_an_endpoint_gets_only_the_event_types_it_asked_for(api, database, receiver):
+def test_an_endpoint_gets_only_the_event_types_it_asked_for(api, database, receiver, at_start):
     created = ok(api.post("/webhooks", json={"url": receiver.url, "eventTypes": ["invoice.paid"]})).json()
     try:
         account_id = open_account(api, credit_limit="100")["id"]
         purchase(api, account_id, "30", installments=2)
         first = invoices_of(api, account_id)[0]["id"]
         ok(api.post(f"/accounts/{account_id}/invoices/{first}/payments"))
-        run_worker(database, utcnow())
+        run_worker(database, START)
         got = receiver.accepted()
         assert [item["event"]["type"] for item in got] == ["invoice.paid"]
         assert got[0]["event"]["data"]["invoice"]["id"] == first
@@ -344,12 +353,12 @@ def test_endpoints_are_managed_per_store_with_configuration_rights(api, other_ap
     assert editor.delete(f"/webhooks/{created['id']}").status_code == 404
 
 
-def test_a_deleted_endpoint_gets_nothing_more(api, database, receiver):
+def test_a_deleted_endpoint_gets_nothing_more(api, database, receiver, at_start):
     created = ok(api.post("/webhooks", json={"url": receiver.url})).json()
     open_account(api, credit_limit="100")
-    run_worker(database, utcnow(), names=("events-sequence", "webhooks-fanout"))
+    run_worker(database, START, names=("events-sequence", "webhooks-fanout"))
     ok(api.delete(f"/webhooks/{created['id']}"))
     open_account(api, credit_limit="100")
-    run_worker(database, utcnow())
+    run_worker(database, START)
     assert receiver.requests == []
     assert [row.status for row in delivery_rows(database, created["id"])] == ["cancelled"]

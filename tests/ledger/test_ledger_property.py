@@ -1620,6 +1620,7 @@ def machine_settings() -> settings:
 
 
 @pytest.mark.slow
+@pytest.mark.shares_cores
 def test_ledger_state_machine(database, http):
     machine = type("LedgerMachineOnThisDatabase", (LedgerMachine,), {"database": database, "http": http})
     OUTCOMES.clear()

@@ -1,13 +1,12 @@
 """`customer-credit check` bounds every transaction's releases by its settlement: cancellations
 + refunds (the paid excess given back included) ≤ settled, recomputed from the ledger."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from customer_credit.accounts.models import Account
-from customer_credit.db.base import utcnow
 from customer_credit.invoices.models import CANCELLED, Invoice
 from customer_credit.ledger.models import INVOICE, Statement
 from customer_credit.ledger.service import recompute_mismatches
@@ -15,6 +14,9 @@ from customer_credit.transactions.models import SETTLED, Transaction
 from tests.helpers import open_account, purchase
 
 TRANSACTION_ID = "0123456789ABCDEF0123456789ABCDEF"
+# The check reads amounts, never dates: any fixed moment will do, as long as the rows written
+# here and those the API writes (on the frozen app clock) share it.
+NOW = datetime(2031, 1, 31, 23, 30, tzinfo=UTC)
 
 
 def write_refund_after_cancellation(database, store, account_public_id: str) -> int:
@@ -22,7 +24,6 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
     of 100 given back in full (+100). Balance and held credit agree with the entries; only the
     transaction's releases (200) exceed its settlement (100). Written straight through the
     session, as no service allows it any more."""
-    now = utcnow()
     with database.write() as session:
         row = session.scalar(
             select(Account).where(Account.store_id == store.id, Account.public_id == account_public_id)
@@ -40,9 +41,9 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
             refund_excess_cents=10_000,
             friendly_prefix="Broken01",
             status=SETTLED,
-            created_at=now,
-            updated_at=now,
-            settled_at=now,
+            created_at=NOW,
+            updated_at=NOW,
+            settled_at=NOW,
         )
         session.add(transaction)
         session.flush()
@@ -58,11 +59,11 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
                 value_cents=10_000,
                 paid_cents=0,
                 status=CANCELLED,
-                due_at=now + timedelta(days=30),
-                original_due_at=now + timedelta(days=30),
-                created_at=now,
-                updated_at=now,
-                resolved_at=now,
+                due_at=NOW + timedelta(days=30),
+                original_due_at=NOW + timedelta(days=30),
+                created_at=NOW,
+                updated_at=NOW,
+                resolved_at=NOW,
             )
         )
         for value, meta in (
@@ -78,14 +79,15 @@ def write_refund_after_cancellation(database, store, account_public_id: str) -> 
                     value_cents=value,
                     done_by="tampering@example.com",
                     meta=meta,
-                    created_at=now,
+                    created_at=NOW,
                 )
             )
         row.balance_cents += 10_000
         return row.id
 
 
-def test_check_flags_releases_beyond_the_settlement(api, database, store):
+def test_check_flags_releases_beyond_the_settlement(api, database, store, frozen_clock):
+    frozen_clock.set(NOW)
     opened = open_account(api, credit_limit="1000")
     account_pk = write_refund_after_cancellation(database, store, opened["id"])
     with database.read() as session:
@@ -95,10 +97,13 @@ def test_check_flags_releases_beyond_the_settlement(api, database, store):
     ]
 
 
-def test_the_check_command_fails_on_those_books(api, database, store, settings, tmp_path, monkeypatch):
+def test_the_check_command_fails_on_those_books(
+    api, database, store, settings, tmp_path, monkeypatch, frozen_clock
+):
     from customer_credit import cli
     from customer_credit.settings import get_settings
 
+    frozen_clock.set(NOW)
     opened = open_account(api, credit_limit="1000")
     write_refund_after_cancellation(database, store, opened["id"])
     monkeypatch.setenv("CUSTOMER_CREDIT_DATABASE_URL", settings.database_url)
@@ -113,8 +118,9 @@ def test_the_check_command_fails_on_those_books(api, database, store, settings, 
     assert "1 mismatches" in result.output
 
 
-def test_check_agrees_with_stored_transaction_totals(api, database, store):
+def test_check_agrees_with_stored_transaction_totals(api, database, store, frozen_clock):
     """The stored settled and refunded values are compared with the entries too."""
+    frozen_clock.set(NOW)
     opened = open_account(api, credit_limit="1000")
     transaction_id = purchase(api, opened["id"], "100", installments=2)
     refunded = api.post(

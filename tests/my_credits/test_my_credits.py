@@ -16,6 +16,10 @@ from customer_credit.my_credits import links
 from customer_credit.stores.models import Store as StoreRow
 from tests.helpers import configure, open_account, purchase
 
+# Late on the last day of a month (the stores here are UTC): a link of 30 minutes or more
+# expires in the next month, and "3 days overdue" counts calendar days, not 24-hour spans.
+NOW = datetime(2031, 1, 31, 23, 30, tzinfo=UTC)
+
 
 def customer_client(app, base_url="http://testserver") -> TestClient:
     return TestClient(app, base_url=base_url, raise_server_exceptions=False, follow_redirects=False)
@@ -37,6 +41,7 @@ def account_ids(html: str) -> set[str]:
 
 
 def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock):
+    frozen_clock.set(NOW)
     configure(api, myCreditsEnabled=True, dailyInterestRate="0.01")
     own = open_account(api, email="ana@example.com", credit_limit="300")["id"]
     shared = open_account(api, email="company@example.com", credit_limit="900")["id"]
@@ -53,13 +58,12 @@ def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock
         session.execute(
             update(Invoice)
             .where(Invoice.store_id == store.id, Invoice.public_id == first["id"])
-            # 3 calendar days before the frozen "now" (a UTC store), whatever its time of day.
-            .values(
-                due_at=frozen_clock().replace(hour=0, minute=30, second=0, microsecond=0) - timedelta(days=3)
-            )
+            # 23:45 on 28 January: 3 calendar days before NOW (23:30 on the 31st), though
+            # less than 3 × 24 hours.
+            .values(due_at=datetime(2031, 1, 28, 23, 45, tzinfo=UTC))
         )
     client = customer_client(app)
-    response = enter(client, link_for(store, own, "Ana@Example.com"))
+    response = enter(client, link_for(store, own, "Ana@Example.com", now=NOW))
     assert response.status_code == 303 and response.headers["location"] == "/my-credits"
     cookie = SimpleCookie()
     cookie.load(response.headers["set-cookie"])
@@ -80,7 +84,7 @@ def test_a_link_shows_its_account_and_nothing_else(app, store, api, frozen_clock
     assert second["friendlyId"] in opened and "$50.00" in opened
     assert page.headers["referrer-policy"] == "no-referrer"
     as_holder = customer_client(app)
-    enter(as_holder, link_for(store, shared, "ana@example.com"))
+    enter(as_holder, link_for(store, shared, "ana@example.com", now=NOW))
     held = as_holder.get("/my-credits").text
     assert account_ids(held) == {shared} and "(you are a holder)" in held
 
@@ -98,14 +102,15 @@ def test_a_link_of_store_a_shows_nothing_of_store_b(app, store, api, other_api):
     assert "$4,321.00" not in page.text and "$12.34" not in page.text
 
 
-def test_links_expire_and_cannot_be_guessed(app, store, api):
+def test_links_expire_and_cannot_be_guessed(app, store, api, frozen_clock):
+    frozen_clock.set(NOW)
     configure(api, myCreditsEnabled=True)
     account_id = open_account(api, email="late@example.com")["id"]
     client = customer_client(app)
-    past = datetime.now(UTC) - timedelta(hours=2)
+    past = NOW - timedelta(hours=1)  # a 1-hour link issued then expires at NOW exactly
     expired = enter(client, link_for(store, account_id, "late@example.com", ttl=timedelta(hours=1), now=past))
     assert expired.status_code == 401 and "expired" in expired.text
-    good = link_for(store, account_id, "late@example.com").split("token=")[1]
+    good = link_for(store, account_id, "late@example.com", now=NOW).split("token=")[1]
     changed = good[:-1] + ("A" if good[-1] != "A" else "B")
     forged = client.get(f"/my-credits/enter?token={changed}")
     assert forged.status_code == 401 and "not valid" in forged.text
@@ -190,7 +195,8 @@ def test_leaving_needs_the_page_token(app, store, api):
     assert left.status_code == 200 and 'cc_my_credits=""' in left.headers["set-cookie"]
 
 
-def test_api_extension_issues_working_links(app, store, api):
+def test_api_extension_issues_working_links(app, store, api, frozen_clock):
+    frozen_clock.set(NOW)
     configure(api, myCreditsEnabled=True)
     account_id = open_account(api, email="api@example.com")["id"]
     links_path = f"/accounts/{account_id}/mycredits/links"
@@ -200,7 +206,7 @@ def test_api_extension_issues_working_links(app, store, api):
     assert body["creditAccountId"] == account_id and body["email"] == "api@example.com"
     assert body["status"] == "active" and body["revokedAt"] is None and len(body["id"]) == 32
     expires = datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
-    assert timedelta(minutes=29) < expires - datetime.now(UTC) <= timedelta(minutes=30)
+    assert expires == datetime(2031, 2, 1, 0, 0, tzinfo=UTC)  # NOW + 30 minutes
     client = customer_client(app)
     enter(client, body["url"])
     assert account_ids(client.get("/my-credits").text) == {account_id}
@@ -222,11 +228,12 @@ def test_api_extension_issues_working_links(app, store, api):
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "MyCreditsDisabled"
 
 
-def test_without_ttl_a_link_works_for_the_configured_default(app, store, api):
+def test_without_ttl_a_link_works_for_the_configured_default(app, store, api, frozen_clock):
+    frozen_clock.set(NOW)
     configure(api, myCreditsEnabled=True)
     account_id = open_account(api, email="default@example.com")["id"]
     created = api.post(f"/accounts/{account_id}/mycredits/links", json={"email": "default@example.com"})
     assert created.status_code == 200, created.text
-    lifetime = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00")) - datetime.now(UTC)
+    expires = datetime.fromisoformat(created.json()["expiresAt"].replace("Z", "+00:00"))
     hours = app.state.settings.my_credits_link_ttl_hours
-    assert hours == 72 and timedelta(hours=hours) - timedelta(minutes=1) < lifetime <= timedelta(hours=hours)
+    assert hours == 72 and expires == NOW + timedelta(hours=hours) == datetime(2031, 2, 3, 23, 30, tzinfo=UTC)

@@ -33,12 +33,13 @@ LOCAL_TABLES = {
     "event_sequence": "the one global event counter (the event cursor)",
 }
 # Store-scoped data that has no store_id column today.
-KNOWN_WITHOUT_STORE_ID = {"overdue_notices", "webhook_deliveries"}
+KNOWN_WITHOUT_STORE_ID = {"csv_import_rows", "overdue_notices", "webhook_deliveries"}
 # A surrogate primary key `id` alone becomes (store_id, id) in the migration, on every
 # distributed table alike; these are the other unique keys (primary keys, unique constraints
 # and unique indexes) of distributed tables without store_id today.
 KNOWN_UNSCOPED_UNIQUE_KEYS = {
     ("checkout_operations", "uq_checkout_operations_request"),
+    ("csv_import_rows", "pk_csv_import_rows"),
     ("events", "uq_events_public_id"),
     ("events", "uq_events_seq"),
     ("holders", "uq_holders_public_id"),
@@ -59,10 +60,13 @@ KNOWN_UNSCOPED_FOREIGN_KEYS = {
     ("checkout_operations", "fk_checkout_operations_payment_pk_checkout_payments"),
     ("checkout_payments", "fk_checkout_payments_account_id_accounts"),
     ("checkout_payments", "fk_checkout_payments_transaction_id_transactions"),
+    ("csv_import_rows", "fk_csv_import_rows_import_id_csv_imports"),
     ("events", "fk_events_account_id_accounts"),
     ("holders", "fk_holders_account_id_accounts"),
     ("invoice_adjustments", "fk_invoice_adjustments_account_id_accounts"),
     ("invoice_adjustments", "fk_invoice_adjustments_invoice_id_invoices"),
+    ("invoice_payments", "fk_invoice_payments_account_id_accounts"),
+    ("invoice_payments", "fk_invoice_payments_invoice_id_invoices"),
     ("invoices", "fk_invoices_account_id_accounts"),
     ("invoices", "fk_invoices_transaction_id_transactions"),
     ("my_credits_links", "fk_my_credits_links_account_id_accounts"),

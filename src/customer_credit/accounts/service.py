@@ -15,6 +15,7 @@ from customer_credit.accounts.models import CLOSED, OPEN, Account, Holder
 from customer_credit.auth.principal import Principal
 from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.i18n import N_
 from customer_credit.invoices.models import OPENED, Invoice
 from customer_credit.ledger import service as ledger
 from customer_credit.ledger.models import CREDIT
@@ -367,6 +368,30 @@ def change_tolerance(session: Session, principal: Principal, public_id: str, val
     return account
 
 
+def closing_refusal(session: Session, account: Account) -> Conflict | None:
+    """Why the account cannot be closed now, or None: the one rule `close_account` enforces
+    and the console shows beside its disabled button."""
+    open_invoices = session.scalar(
+        select(exists().where(Invoice.account_id == account.id, Invoice.status == OPENED))
+    )
+    live_holds = session.scalar(
+        select(exists().where(Transaction.account_id == account.id, Transaction.status == AUTHORIZED))
+    )
+    if open_invoices or live_holds:
+        return Conflict(
+            N_("the account has open invoices or live holds; settle or cancel them first"),
+            code="AccountHasOpenDebt",
+        )
+    if account.balance_cents < 0:
+        # A manual debit is a debt too: closing would silently drop the receivable.
+        return Conflict(
+            f"the account owes {from_cents(-account.balance_cents)} (negative balance); "
+            "it cannot be closed until that is paid",
+            code="AccountOwesMoney",
+        )
+    return None
+
+
 def close_account(
     session: Session,
     principal: Principal,
@@ -383,24 +408,9 @@ def close_account(
             raise Conflict(f"{field} does not match the account", code="AccountMismatch")
     if email is not None and normalize_email(email) != normalize_email(account.email):
         raise Conflict("email does not match the account", code="AccountMismatch")
-    open_invoices = session.scalar(
-        select(exists().where(Invoice.account_id == account.id, Invoice.status == OPENED))
-    )
-    live_holds = session.scalar(
-        select(exists().where(Transaction.account_id == account.id, Transaction.status == AUTHORIZED))
-    )
-    if open_invoices or live_holds:
-        raise Conflict(
-            "the account has open invoices or live holds; settle or cancel them first",
-            code="AccountHasOpenDebt",
-        )
-    if account.balance_cents < 0:
-        # A manual debit is a debt too: closing would silently drop the receivable.
-        raise Conflict(
-            f"the account owes {from_cents(-account.balance_cents)} (negative balance); "
-            "it cannot be closed until that is paid",
-            code="AccountOwesMoney",
-        )
+    refusal = closing_refusal(session, account)
+    if refusal is not None:
+        raise refusal
     now = utcnow()
     account.status = CLOSED
     account.closed_at = now

@@ -67,9 +67,10 @@ def list_keys(session: Session, store: Store | None = None) -> list[ApiKey]:
     return list(session.scalars(query))
 
 
-def revoke_key(session: Session, app_key: str) -> ApiKey:
+def revoke_key(session: Session, app_key: str, store_id: int | None = None) -> ApiKey:
+    """Revokes at once; with `store_id`, only a key of that store (the console's operators)."""
     key = session.scalar(select(ApiKey).where(ApiKey.app_key == app_key))
-    if key is None:
+    if key is None or (store_id is not None and key.store_id != store_id):
         raise NotFound(f"no key named {app_key}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

@@ -94,3 +94,35 @@ def webhooks_deliveries(
                 )
     except DomainError as error:
         fail(error)
+
+
+def _send_again(endpoint_id: str, event_id: str, store: str, *, resend: bool) -> None:
+    from customer_credit.db.base import utcnow
+    from customer_credit.errors import DomainError
+    from customer_credit.events.webhooks import resend_delivery, retry_delivery
+    from customer_credit.stores.service import get_store
+
+    action = resend_delivery if resend else retry_delivery
+    try:
+        with open_database().write() as session:
+            delivery = action(session, get_store(session, store).id, endpoint_id, event_id, now=utcnow())
+            status = delivery.status
+    except DomainError as error:
+        fail(error)
+    typer.echo(f"{event_id} to {endpoint_id}: {status} (sent again by the worker)")
+
+
+@app.command("retry")
+def webhooks_retry(
+    endpoint_id: str, event_id: str, store: Annotated[str, typer.Option(help="Store name.")]
+) -> None:
+    """Try a failed delivery again, from its first attempt."""
+    _send_again(endpoint_id, event_id, store, resend=False)
+
+
+@app.command("resend")
+def webhooks_resend(
+    endpoint_id: str, event_id: str, store: Annotated[str, typer.Option(help="Store name.")]
+) -> None:
+    """Send a delivered event to the endpoint once more (the same webhook-id)."""
+    _send_again(endpoint_id, event_id, store, resend=True)

@@ -18,10 +18,12 @@ from customer_credit.clock import now_of
 from customer_credit.console import numbers, overdue_pages, search
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.console.web import Message, redirect, refusal, render
 from customer_credit.credit_control import overdue_policy, trust
 from customer_credit.documents.service import default_period
 from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.queries import InvoiceFilters
@@ -59,16 +61,6 @@ def form_text(form: FormData, name: str, max_length: int = 2000) -> str:
     return value.strip()[:max_length] if isinstance(value, str) else ""
 
 
-# The words a number field's error starts with (console/numbers.py).
-FIELD_LABELS = {
-    "creditLimit": "Credit limit",
-    "tolerance": "Tolerance",
-    "adjustValue": "Value",
-    "applyValue": "Value",
-    "value": "Value",
-}
-
-
 def _parsed_field(form: FormData, name: str, parse, *, required: bool, locale: str | None):
     raw = form_text(form, name, 40)
     if not raw:
@@ -76,7 +68,8 @@ def _parsed_field(form: FormData, name: str, parse, *, required: bool, locale: s
             raise field_error(name, "is required")
         return None
     try:
-        return parse(raw, locale, label=FIELD_LABELS.get(name, "Value"))
+        # No label: the form shows the refusal beside the field, after the field's own label.
+        return parse(raw, locale)
     except MoneyError as error:
         raise field_error(name, str(error)) from None
 
@@ -194,15 +187,13 @@ def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
             )
             public_id = account.public_id
     except DomainError as error:
+        errors, messages = refusal(error)
         return _new_account_page(
-            request,
-            visit,
-            values=values,
-            errors=details_of(error),
-            messages=[error_message(error)],
-            status_code=error.status_code,
+            request, visit, values=values, errors=errors, messages=messages, status_code=error.status_code
         )
-    return redirect(request, account_url(public_id), Message("ok", f"Account {public_id} opened."))
+    return redirect(
+        request, account_url(public_id), Message("ok", _("Account %(id)s opened.") % {"id": public_id})
+    )
 
 
 def account_page(
@@ -216,6 +207,7 @@ def account_page(
     form_name: str = "",
     values: dict | None = None,
     link=None,
+    inline_errors: bool = False,
 ):
     params = request.query_params
     db = request.app.state.db
@@ -288,6 +280,7 @@ def account_page(
                 values=values or {},
                 link=link,
                 messages=list(messages),
+                inline_errors=inline_errors,
                 url=account_url(public_id),
                 my_credits_links=[
                     (row, links.status_of(row, now))
@@ -298,6 +291,7 @@ def account_page(
                     "max": links.MY_CREDITS_LINK_MAX_HOURS,
                 },
                 is_open=account.status == OPEN,
+                close_refusal=accounts.closing_refusal(session, account) if account.status == OPEN else None,
                 statement_period=default_period(visit.presentation.zone, now),
                 trust_change=trust.last_change(session, account),
                 trust_levels=trust.TRUST_LEVELS,
@@ -315,17 +309,21 @@ def refusal_page(
     *,
     form_name: str,
     values: dict | None = None,
+    renames: dict[str, str] | None = None,
 ):
-    """The account page saying why the service refused the form `form_name`, with what was typed."""
+    """The account page saying why the service refused the form `form_name`, with what was typed:
+    once, by the form (`renames`: the service's field names that the form names otherwise)."""
+    errors, messages = refusal(error, renames)
     return account_page(
         request,
         visit,
         public_id,
-        messages=[error_message(error)],
+        messages=messages,
         status_code=error.status_code,
-        errors=details_of(error),
+        errors=errors,
         form_name=form_name,
         values=values,
+        inline_errors=True,
     )
 
 
@@ -339,12 +337,15 @@ def act_on_account(
     done: str,
     *,
     after: str | None = None,
+    renames: dict[str, str] | None = None,
 ):
     try:
         with integrity_errors_as_conflicts(), request.app.state.db.write() as session:
             work(session)
     except DomainError as error:
-        return refusal_page(request, visit, public_id, error, form_name=form_name, values=values)
+        return refusal_page(
+            request, visit, public_id, error, form_name=form_name, values=values, renames=renames
+        )
     return redirect(request, after or account_url(public_id), Message("ok", done))
 
 
@@ -373,7 +374,7 @@ def edit_account(
             document=values["document"],
             document_type=values["documentType"],
         ),
-        "Account details saved.",
+        _("Account details saved."),
     )
 
 
@@ -389,10 +390,10 @@ class _FigureForm:
 
 
 _LIMIT_FORM = _FigureForm(
-    "limit", "creditLimit", amount_field, accounts.change_credit_limit, "Credit limit changed."
+    "limit", "creditLimit", amount_field, accounts.change_credit_limit, N_("Credit limit changed.")
 )
 _TOLERANCE_FORM = _FigureForm(
-    "tolerance", "tolerance", rate_field, accounts.change_tolerance, "Tolerance changed."
+    "tolerance", "tolerance", rate_field, accounts.change_tolerance, N_("Tolerance changed.")
 )
 
 
@@ -425,7 +426,7 @@ def _change_figure(request: Request, public_id: str, posted: tuple[Visit, FormDa
             public_id,
             figure.parse(form, figure.field, locale=visit.presentation.locale),
         ),
-        figure.done,
+        _(figure.done),
     )
 
 
@@ -442,7 +443,8 @@ def add_holder(
         "holder",
         values,
         lambda session: accounts.add_holder(session, visit.principal, public_id, values["holderEmail"]),
-        f"{values['holderEmail']} added as a holder.",
+        _("%(email)s added as a holder.") % {"email": values["holderEmail"]},
+        renames={"claims.email": "holderEmail", "email": "holderEmail"},
     )
 
 
@@ -461,7 +463,7 @@ def remove_holder(
         "holders",
         {},
         lambda session: accounts.remove_holder(session, visit.principal, public_id, holder_id),
-        "Holder removed.",
+        _("Holder removed."),
     )
 
 
@@ -477,7 +479,7 @@ def close_account(
         "close",
         {},
         lambda session: accounts.close_account(session, visit.principal, public_id),
-        f"Account {public_id} closed.",
+        _("Account %(id)s closed.") % {"id": public_id},
         after="/admin/accounts?status=Closed",
     )
 
@@ -497,7 +499,7 @@ def set_overdue_override(
         lambda session: overdue_pages.set_override_form(
             session, visit.principal, public_id, form, now_of(request)
         ),
-        "Override set: the account may take new purchases despite the overdue policy.",
+        _("Override set: the account may take new purchases despite the overdue policy."),
     )
 
 
@@ -515,7 +517,7 @@ def revoke_overdue_override(
         lambda session: overdue_policy.revoke_override(
             session, visit.principal, public_id, now=now_of(request)
         ),
-        "Override revoked: the overdue policy applies to the account again.",
+        _("Override revoked: the overdue policy applies to the account again."),
     )
 
 
@@ -540,5 +542,5 @@ def set_trust_level(
             values["reason"] or None,
             now=now_of(request),
         ),
-        f"Trust level: {values['trustLevel'].lower()}.",
+        _("Trust level: %(level)s.") % {"level": values["trustLevel"].lower()},
     )

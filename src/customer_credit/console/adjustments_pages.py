@@ -9,6 +9,7 @@ from customer_credit.console.invoices_pages import Posted, act_on_invoice
 from customer_credit.credit_control import adjustments, balance
 from customer_credit.credit_control.models import CREDIT_NOTE, WRITE_OFF
 from customer_credit.errors import InvalidInput, field_error
+from customer_credit.i18n import gettext as _
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 INVOICE = "/accounts/{account_id}/invoices/{invoice_id}"
@@ -52,7 +53,10 @@ def adjust(account_id: str, invoice_id: str, request: Request, posted: Posted):
             )
         except InvalidInput as error:
             raise _as_field(error, "adjustValue") from None
-        done.append(f"{adjustments.KINDS[kind].label.capitalize()} {document.number} issued.")
+        done.append(
+            _("%(document)s %(number)s issued.")
+            % {"document": adjustments.KINDS[kind].label.capitalize(), "number": document.number}
+        )
 
     done: list[str] = []
     return act_on_invoice(request, visit, account_id, invoice_id, values, work, lambda: done[0])
@@ -78,5 +82,5 @@ def apply_balance(account_id: str, invoice_id: str, request: Request, posted: Po
             raise _as_field(error, "applyValue") from None
 
     return act_on_invoice(
-        request, visit, account_id, invoice_id, values, work, lambda: "Paid from the account's balance."
+        request, visit, account_id, invoice_id, values, work, lambda: _("Paid from the account's balance.")
     )

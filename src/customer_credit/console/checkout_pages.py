@@ -25,6 +25,8 @@ from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, environment, error_message, redirect, render
 from customer_credit.errors import DomainError, field_error, integrity_errors_as_conflicts
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 from customer_credit.ledger.service import Figures, figures
 from customer_credit.money import from_cents
 
@@ -168,7 +170,12 @@ def _decide(
         return queue_page(
             request,
             visit,
-            messages=[Message("error", f"Payment {payment_id}: {error_message(error).text}")],
+            messages=[
+                Message(
+                    "error",
+                    _("Payment %(id)s: %(reason)s") % {"id": payment_id, "reason": error_message(error).text},
+                )
+            ],
             status_code=error.status_code,
             failed_payment=payment_id,
             form_name=form_name,
@@ -191,7 +198,7 @@ def approve_once(payment_id: str, request: Request, posted: Posted):
         "approve",
         {},
         lambda session, now: checkout.approve(session, visit.principal, payment_id, now),
-        f"Payment {payment_id} approved beyond the available credit.",
+        _("Payment %(id)s approved beyond the available credit.") % {"id": payment_id},
     )
 
 
@@ -212,7 +219,8 @@ def approve_with_new_limit(payment_id: str, request: Request, posted: Posted):
             now,
             new_credit_limit=amount_field(form, "creditLimit", locale=visit.presentation.locale),
         ),
-        f"Payment {payment_id} approved; the credit limit is now {values['creditLimit']}.",
+        _("Payment %(id)s approved; the credit limit is now %(limit)s.")
+        % {"id": payment_id, "limit": values["creditLimit"]},
     )
 
 
@@ -230,32 +238,42 @@ def deny(payment_id: str, request: Request, posted: Posted):
         lambda session, now: checkout.deny(
             session, visit.principal, payment_id, now, values["reason"] or None
         ),
-        f"Payment {payment_id} denied.",
+        _("Payment %(id)s denied.") % {"id": payment_id},
     )
 
 
 # The connector's section of the settings page (console/settings_pages.py mounts its form).
 
 DURATION_UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+# A unit as its select shows it (the posted value stays the key); translated in checkout_section.
+DURATION_UNIT_LABELS = {
+    "days": N_("days"),
+    "hours": N_("hours"),
+    "minutes": N_("minutes"),
+    "seconds": N_("seconds"),
+}
 # Form field -> (the CheckoutSettings column, also save_settings' keyword; the name its errors use).
 DURATIONS = {
     "checkoutHold": ("hold_s", "holdSeconds"),
     "checkoutReviewWindow": ("review_window_s", "reviewWindowSeconds"),
     "checkoutAutoSettleDelay": ("auto_settle_delay_s", "autoSettleDelaySeconds"),
 }
-# Form field -> its label and hint on the settings page.
+# Form field -> its label and hint on the settings page (translated in checkout_section).
 DURATION_TEXTS = {
     "checkoutHold": (
-        "Hold of an approved purchase",
-        "How long an approved purchase's hold lives (VTEX's delayToCancel): 10 minutes to 30 days",
+        N_("Hold of an approved purchase"),
+        N_("How long an approved purchase's hold lives (VTEX's delayToCancel): 10 minutes to 30 days"),
     ),
     "checkoutReviewWindow": (
-        "Review window",
-        "How long an operator has to decide before the purchase is denied: 10 minutes to 30 days",
+        N_("Review window"),
+        N_("How long an operator has to decide before the purchase is denied: 10 minutes to 30 days"),
     ),
     "checkoutAutoSettleDelay": (
-        "Auto-settle delay",
-        "VTEX settles by itself after this (at most 7 days); 7 days leaves settling to the order's invoicing",
+        N_("Auto-settle delay"),
+        N_(
+            "VTEX settles by itself after this (at most 7 days); "
+            "7 days leaves settling to the order's invoicing"
+        ),
     ),
 }
 _API_FIELDS = {
@@ -304,8 +322,9 @@ def checkout_section(session: Session, store_id: int, *, values: dict | None = N
         "checkout": values if values is not None else _stored_values(settings),
         "checkout_token_set": settings.callback_app_token is not None,
         "checkout_errors": errors or {},
-        "durations": [(field, *DURATION_TEXTS[field]) for field in DURATIONS],
+        "durations": [(field, _(label), _(hint)) for field, (label, hint) in DURATION_TEXTS.items()],
         "duration_units": DURATION_UNITS,
+        "duration_unit_labels": {unit: _(label) for unit, label in DURATION_UNIT_LABELS.items()},
     }
 
 

@@ -3,7 +3,9 @@ stored ones and blank rows to add more), saved together by POST /admin/settings/
 rules are credit_control.dunning's; a refusal names the row's field."""
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -28,6 +30,33 @@ SERVICE_FIELDS = {
     "htmlBody": "textBody",
 }
 _LEVEL_FIELD = re.compile(r"^levels\[(\d+)\]\.(.+)$")
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    """A stored level as the section's summary line shows it (dunning_settings.html words it in
+    the store's language, with its money and rates): plain values, since the read session
+    expires its objects before the page renders."""
+
+    days: int
+    time_of_day: str
+    name: str
+    own_email: bool
+    fee_fixed: Decimal | None
+    fee_rate: Decimal | None
+    fee_due_days: int
+
+
+def _summary_of(level) -> LevelSummary:
+    return LevelSummary(
+        days=level.days,
+        time_of_day=level.time_of_day,
+        name=level.name,
+        own_email=bool(level.subject),
+        fee_fixed=from_cents(level.fee_fixed_cents) if level.fee_fixed_cents else None,
+        fee_rate=rate_from_units(level.fee_rate_units) if level.fee_rate_units else None,
+        fee_due_days=level.fee_due_days,
+    )
 
 
 def field_name(row: int, column: str) -> str:
@@ -70,7 +99,7 @@ def dunning_section(session: Session, store_id: int, *, rows: list[dict] | None 
     count = min(dunning.MAX_LEVELS, len(shown) + BLANK_ROWS)
     return {
         "dunning_rows": shown + [dict(blank) for _ in range(count - len(shown))],
-        "dunning_summaries": [dunning.describe_level(level) for level in levels],
+        "dunning_summaries": [_summary_of(level) for level in levels],
         "dunning_errors": errors or {},
     }
 

@@ -25,6 +25,7 @@ from customer_credit.console.session import (
 )
 from customer_credit.console.throttle import SignInThrottled, address_of
 from customer_credit.console.web import Message, redirect, render
+from customer_credit.dates import store_zone
 from customer_credit.errors import InvalidInput, Unauthorized
 from customer_credit.i18n import gettext as _
 from customer_credit.stores import service as stores
@@ -35,6 +36,13 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 def page_context(visit: Visit, active: str, title: str, **extra) -> dict:
     return {"visit": visit, "p": visit.presentation, "active": active, "title": title, **extra}
+
+
+def browser_language(request: Request) -> str | None:
+    """No store is known before signing in: the sign-in page and its messages follow the
+    browser's first language."""
+    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
+    return first or None
 
 
 def _sign_in_page(
@@ -49,9 +57,7 @@ def _sign_in_page(
     headers=None,
 ):
     nonce, fresh = signin_nonce(request)
-    # No store is known before signing in: the page follows the browser's first language.
-    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
-    with i18n.activated(first or None):
+    with i18n.activated(browser_language(request)):
         response = render(
             request,
             "sign_in.html",
@@ -81,6 +87,7 @@ def sign_in_form(request: Request, next: str = ""):  # noqa: A002 - the query pa
 
 @router.post("/sign-in")
 async def sign_in(request: Request):
+    i18n.activate(browser_language(request))
     form = await read_form(request)
     email = str(form.get("email") or "").strip()[:254]
     password = str(form.get("password") or "")
@@ -91,7 +98,7 @@ async def sign_in(request: Request):
         return _sign_in_page(
             request,
             status_code=403,
-            messages=[Message("error", "The sign-in form expired; try again.")],
+            messages=[Message("error", _("The sign-in form expired; try again."))],
             **keep,
         )
     db = request.app.state.db
@@ -123,7 +130,9 @@ async def sign_in(request: Request):
             status_code=429,
             messages=[
                 Message(
-                    "error", f"Too many failed sign-ins; try again in {_wait_text(throttled.retry_after_s)}."
+                    "error",
+                    _("Too many failed sign-ins; try again in %(wait)s.")
+                    % {"wait": _wait_text(throttled.retry_after_s)},
                 )
             ],
             headers={"Retry-After": str(throttled.retry_after_s)},
@@ -131,14 +140,14 @@ async def sign_in(request: Request):
         )
     except Unauthorized:
         return _sign_in_page(
-            request, status_code=401, messages=[Message("error", "Wrong e-mail or password.")], **keep
+            request, status_code=401, messages=[Message("error", _("Wrong e-mail or password."))], **keep
         )
     except InvalidInput as error:
         choices = error.details[0].get("choices", []) if error.details else []
         return _sign_in_page(
             request,
             status_code=400,
-            messages=[Message("error", "This e-mail signs in to several stores: choose one.")],
+            messages=[Message("error", _("This e-mail signs in to several stores: choose one."))],
             choices=choices,
             **keep,
         )
@@ -149,16 +158,18 @@ async def sign_in(request: Request):
 
 def _wait_text(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
-    return f"{-(-seconds // 60)} minutes"
+        return i18n.ngettext("%(num)s second", "%(num)s seconds", seconds) % {"num": seconds}
+    minutes = -(-seconds // 60)
+    return i18n.ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes}
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, visit: Annotated[Visit | None, Depends(signing_out)]):
     if visit is not None:
+        i18n.activate(visit.presentation.locale)
         with request.app.state.db.write() as session:
             users.end_session(session, visit.token)
-    response = redirect(request, "/admin/sign-in", Message("ok", "You are signed out."))
+    response = redirect(request, "/admin/sign-in", Message("ok", _("You are signed out.")))
     clear_session_cookie(response)
     return response
 
@@ -167,10 +178,15 @@ def sign_out(request: Request, visit: Annotated[Visit | None, Depends(signing_ou
 def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
     now = now_of(request)
     with request.app.state.db.read() as session:
-        figures = search.dashboard(
-            session, visit.store.id, now=now, month_start=visit.presentation.month_start(now)
-        )
         config = stores.get_config(session, visit.store.id)
+        twelve = trends.twelve_months(session, visit.store.id, now, visit.presentation.zone)
+        figures = search.dashboard(
+            session,
+            visit.store.id,
+            now=now,
+            zone=store_zone(config),
+            paid_this_month_cents=twelve.paid_this_month_cents,
+        )
         today = visit.presentation.local_day(now)
         context = page_context(
             visit,
@@ -180,8 +196,8 @@ def dashboard(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
             config=config,
             today=today,
             week_end=today + timedelta(days=7),
-            aging_bars=trends.aging_bars(session, visit.principal, now),
+            aging_bars=trends.aging_bars(figures.aging),
             aging_labels=trends.AGING_LABELS,
-            months=trends.twelve_months(session, visit.store.id, now, visit.presentation.zone),
+            months=twelve.months,
         )
         return render(request, "dashboard.html", context)

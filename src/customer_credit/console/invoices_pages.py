@@ -19,9 +19,12 @@ from customer_credit.console.formatting import Presentation
 from customer_credit.console.home import page_context
 from customer_credit.console.search import EXPIRED, display_status, invoice_sort
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.web import Message, details_of, error_message, redirect, render
+from customer_credit.console.web import Message, details_of, error_message, redirect, refusal, render
 from customer_credit.credit_control import adjustments, balance
 from customer_credit.errors import DomainError, NotFound, field_error, integrity_errors_as_conflicts
+from customer_credit.i18n import N_, ngettext
+from customer_credit.i18n import gettext as _
+from customer_credit.invoices import payments as invoice_payments
 from customer_credit.invoices import search as invoice_search
 from customer_credit.invoices import service as invoices
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
@@ -73,7 +76,7 @@ def _typed_value(presentation: Presentation, raw: str) -> str | None:
     if not raw:
         return None
     try:
-        return str(numbers.parse_amount(raw, presentation.locale, label="Value"))
+        return str(numbers.parse_amount(raw, presentation.locale, label=_("Value")))
     except MoneyError as error:
         raise field_error("value", str(error)) from None
 
@@ -210,6 +213,7 @@ def invoice_page(
         documents, _count = adjustments.list_adjustments(session, visit.store.id, invoice_pk=invoice.id)
         owner = session.get_one(Account, invoice.account_id)
         unapplied = balance.unapplied_cents(session, owner) if invoice.status == OPENED else 0
+        timeline = invoice_payments.payments_of(session, invoice)
         return render(
             request,
             "invoice.html",
@@ -222,6 +226,8 @@ def invoice_page(
                 late=late,
                 status=display_status(invoice, now),
                 rules=postponement_rules(config, invoice),
+                postpone_refusal=invoices.postponement_refusal(config, invoice),
+                cancel_refusal=invoices.cancel_refusal(invoice),
                 owed_cents=invoice.value_cents - invoice.paid_cents,
                 documents=[document for document, _invoice, _owner in documents],
                 document_labels={kind: spec.label for kind, spec in adjustments.KINDS.items()},
@@ -235,6 +241,9 @@ def invoice_page(
                 url=invoice_url(account_id, invoice_id),
                 account_link=account_url(account_id),
                 config=config,
+                payments=timeline,
+                timeline_cents=sum(payment.amount_cents for payment in timeline),
+                today=invoice_payments.store_today(config, now).isoformat(),
             ),
             status_code=status_code,
         )
@@ -262,50 +271,78 @@ def act_on_invoice(
         with integrity_errors_as_conflicts(), request.app.state.db.write() as session:
             work(session)
     except DomainError as error:
+        errors, messages = refusal(error)
         return invoice_page(
             request,
             visit,
             account_id,
             invoice_id,
-            messages=[error_message(error)],
+            messages=messages,
             status_code=error.status_code,
-            errors=details_of(error),
+            errors=errors,
             values=values,
         )
     return redirect(
-        request, invoice_url(account_id, invoice_id), Message("ok", done if isinstance(done, str) else done())
+        request,
+        invoice_url(account_id, invoice_id),
+        Message("ok", _(done) if isinstance(done, str) else done()),
     )
 
 
 Posted = Annotated[tuple[Visit, FormData], Depends(changing)]
 
 
+def _paid_on_field(raw: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise field_error("paidOn", "must be a date (YYYY-MM-DD)") from None
+
+
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/pay")
 def pay(account_id: str, invoice_id: str, request: Request, posted: Posted):
     visit, form = posted
-    values = {"value": form_text(form, "value", 40)}
-    return act_on_invoice(
-        request,
-        visit,
-        account_id,
-        invoice_id,
-        values,
-        lambda session: invoices.pay_invoice(
-            session,
-            visit.principal,
-            account_id,
-            invoice_id,
-            value=amount_field(form, "value", required=False, locale=visit.presentation.locale),
-            now=now_of(request),
-        ),
-        "Payment recorded." if values["value"] else "Invoice marked as paid.",
-    )
+    values = {
+        "value": form_text(form, "value", 40),
+        "paidOn": form_text(form, "paidOn", 40),
+        "payReference": form_text(form, "payReference", 300),
+    }
+
+    def work(session):
+        try:
+            invoices.pay_invoice(
+                session,
+                visit.principal,
+                account_id,
+                invoice_id,
+                value=amount_field(form, "value", required=False, locale=visit.presentation.locale),
+                now=now_of(request),
+                paid_on=_paid_on_field(values["paidOn"]),
+                reference=values["payReference"] or None,
+                method=invoice_payments.CONSOLE,
+            )
+        except DomainError as error:
+            # The service says `reference`; on this page that is the credit note form's field.
+            refused = details_of(error).get("reference")
+            if refused is not None:
+                raise field_error("payReference", refused) from None
+            raise
+
+    done = N_("Payment recorded.") if values["value"] else N_("Invoice marked as paid.")
+    return act_on_invoice(request, visit, account_id, invoice_id, values, work, done)
 
 
 @router.post("/accounts/{account_id}/invoices/{invoice_id}/cancel")
 def cancel(account_id: str, invoice_id: str, request: Request, posted: Posted):
     return _act_without_fields(
-        request, posted, account_id, invoice_id, invoices.cancel_invoice, "Invoice cancelled."
+        request,
+        posted,
+        account_id,
+        invoice_id,
+        partial(invoices.cancel_invoice, now=now_of(request)),
+        N_("Invoice cancelled."),
     )
 
 
@@ -316,8 +353,8 @@ def reopen(account_id: str, invoice_id: str, request: Request, posted: Posted):
         posted,
         account_id,
         invoice_id,
-        partial(invoices.change_invoice, status=OPENED),
-        "Payment reversed: the invoice is open again.",
+        partial(invoices.change_invoice, status=OPENED, method=invoice_payments.CONSOLE, now=now_of(request)),
+        N_("Payment reversed: the invoice is open again."),
     )
 
 
@@ -354,7 +391,12 @@ def postpone(account_id: str, invoice_id: str, request: Request, posted: Posted)
             raise field_error("dueDays", "must be a whole number of days") from None
         invoices.postpone_invoice(session, visit.principal, account_id, invoice_id, due_days=due_days)
 
-    done = f"Invoice postponed by {values['dueDays']} days."
+    def done() -> str:
+        days = int(values["dueDays"])
+        return ngettext("Invoice postponed by %(num)s day.", "Invoice postponed by %(num)s days.", days) % {
+            "num": days
+        }
+
     return act_on_invoice(request, visit, account_id, invoice_id, values, work, done)
 
 
@@ -377,4 +419,4 @@ def edit(account_id: str, invoice_id: str, request: Request, posted: Posted):
             payment_link=values["paymentLink"] or None,
         )
 
-    return act_on_invoice(request, visit, account_id, invoice_id, values, work, "Invoice details saved.")
+    return act_on_invoice(request, visit, account_id, invoice_id, values, work, N_("Invoice details saved."))

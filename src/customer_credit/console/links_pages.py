@@ -13,6 +13,7 @@ from customer_credit.console.accounts_pages import account_page, account_url, fo
 from customer_credit.console.session import Visit, changing
 from customer_credit.console.web import Message, redirect
 from customer_credit.errors import DomainError, field_error
+from customer_credit.i18n import gettext as _
 from customer_credit.my_credits import links
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -47,8 +48,8 @@ def create_link(
         messages=[
             Message(
                 "ok",
-                f"My Credits link for {email} created; it works until "
-                f"{visit.presentation.moment(expires_at)}. It is shown only now.",
+                _("My Credits link for %(email)s created; it works until %(until)s. It is shown only now.")
+                % {"email": email, "until": visit.presentation.moment(expires_at)},
             )
         ],
         link=url,
@@ -68,4 +69,8 @@ def revoke_link(
             email = links.revoke_link(session, visit.principal, public_id, link_id, now=now_of(request)).email
     except DomainError as error:
         return refusal_page(request, visit, public_id, error, form_name="links")
-    return redirect(request, account_url(public_id), Message("ok", f"My Credits link for {email} revoked."))
+    return redirect(
+        request,
+        account_url(public_id),
+        Message("ok", _("My Credits link for %(email)s revoked.") % {"email": email}),
+    )

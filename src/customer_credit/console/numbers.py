@@ -24,6 +24,8 @@ from babel.numbers import (
 )
 
 from customer_credit import money
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 from customer_credit.money import MoneyError
 
 DEFAULT_LOCALE = "en_US"
@@ -66,15 +68,33 @@ def _currency_marks(locale: str) -> frozenset[str]:
     return frozenset(marks)
 
 
+def amount_text(value: Decimal, locale: str | None) -> str:
+    """An amount as a form field shows it for editing: the locale's notation, no currency."""
+    return format_decimal(value, "#,##0.00", locale=_locale_name(locale))
+
+
 def amount_example(locale: str | None) -> str:
-    return format_decimal(Decimal("25000.00"), "#,##0.00", locale=_locale_name(locale))
+    return amount_text(Decimal("25000.00"), locale)
 
 
 def rate_example(locale: str | None) -> str:
     return format_decimal(Decimal("2.5"), "#,##0.##", locale=_locale_name(locale)) + "%"
 
 
-def _words(label: str | None, message: str) -> str:
+# customer_credit.money's refusals, in the catalogs so that the console shows them translated.
+MONEY_REFUSALS = (
+    N_("must be a number"),
+    N_("must be a finite number"),
+    N_("must have at most 2 decimal places"),
+    N_("must not be negative"),
+    N_("must be greater than 0"),
+    N_("is too large"),
+)
+
+
+def _words(label: str | None, message: str, **values: str) -> str:
+    """The refusal in the active language, after the field's label (already translated)."""
+    message = _(message) % values if values else _(message)
     return f"{label} {message}" if label else message
 
 
@@ -126,7 +146,9 @@ def parse_amount(
     stripped = _strip_currency(_SPACES.sub(" ", text or "").strip(), name)
     value = parse_number(stripped, name) if stripped is not None else None
     if value is None:
-        raise NumberError(_words(label, f"must be an amount such as {amount_example(name)}"))
+        raise NumberError(
+            _words(label, N_("must be an amount such as %(example)s"), example=amount_example(name))
+        )
     try:
         return money.parse_amount(value, allow_negative=allow_negative, allow_zero=allow_zero)
     except MoneyError as error:
@@ -144,12 +166,14 @@ def parse_rate(
         cleaned = cleaned[:-1].rstrip()
     value = parse_number(cleaned, name) if "%" not in cleaned else None
     if value is None:
-        raise NumberError(_words(label, f"must be a percentage such as {rate_example(name)}"))
+        raise NumberError(
+            _words(label, N_("must be a percentage such as %(example)s"), example=rate_example(name))
+        )
     if value < 0:
         raise NumberError(_words(label, "must not be negative"))
     top = None if maximum is None else maximum * _PERCENT
     if top is not None and value > top:
-        raise NumberError(_words(label, f"must be between 0% and {top.normalize():f}%"))
+        raise NumberError(_words(label, N_("must be between 0%% and %(top)s%%"), top=f"{top.normalize():f}"))
     if abs(value) > 100_000_000:
         raise NumberError(_words(label, "is too large"))
     if value != value.quantize(_PERCENT_UNIT):

@@ -15,12 +15,15 @@ from customer_credit.credit_control import overdue_policy
 from customer_credit.credit_control.models import POLICY_MODES, CreditControlSettings, OverdueOverride
 from customer_credit.dates import parse_datetime, store_zone
 from customer_credit.errors import DomainError, field_error
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 from customer_credit.stores import service as stores
 
+# Translated where the settings page shows them (policy_section).
 MODE_TEXTS = {
-    "off": "Off: overdue invoices do not affect new purchases",
-    "flag": "Flag: new purchases go through, flagged with the days overdue",
-    "block": "Block: new purchases are refused",
+    "off": N_("Off: overdue invoices do not affect new purchases"),
+    "flag": N_("Flag: new purchases go through, flagged with the days overdue"),
+    "block": N_("Block: new purchases are refused"),
 }
 # The form's fields, as the service's errors name them.
 POLICY_FIELDS = {"mode": "overduePolicyMode", "days": "overduePolicyDays"}
@@ -58,7 +61,7 @@ def policy_section(session: Session, store_id: int, *, values: dict | None = Non
         "overdue_policy_changed_by": settings.updated_by,
         "overdue_policy_changed_at": settings.updated_at if settings.updated_by is not None else None,
         "overdue_policy_errors": errors or {},
-        "overdue_modes": [(mode, MODE_TEXTS[mode]) for mode in POLICY_MODES],
+        "overdue_modes": [(mode, _(MODE_TEXTS[mode])) for mode in POLICY_MODES],
     }
 
 

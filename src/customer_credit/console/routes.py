@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from customer_credit import i18n
 from customer_credit.api.errors import allowed_methods
 from customer_credit.console import (
     accounts_pages,
@@ -19,13 +20,19 @@ from customer_credit.console import (
     csv_pages,
     home,
     invoices_pages,
+    keys_pages,
     links_pages,
+    operators_pages,
+    reminder_log_pages,
     settings_pages,
     transactions_pages,
+    webhooks_pages,
 )
 from customer_credit.console.session import ConsoleDenied, current_visit, sign_in_url
 from customer_credit.console.throttle import SignInThrottle
 from customer_credit.console.web import STATIC, redirect, render
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 
 ROUTERS = (
     home.router,
@@ -38,6 +45,10 @@ ROUTERS = (
     checkout_pages.router,
     settings_pages.router,
     csv_pages.router,
+    reminder_log_pages.router,
+    operators_pages.router,
+    webhooks_pages.router,
+    keys_pages.router,
 )
 
 
@@ -65,6 +76,13 @@ def form_page(app: FastAPI, path: str) -> str:
     return CONSOLE_PREFIX
 
 
+def _in_language_of(visit, message: str) -> str:
+    """A message of a handler that runs outside the request's dependencies, which activate the
+    store's language: translated here for the visit's store (English with no visit)."""
+    with i18n.activated(visit.presentation.locale if visit else None):
+        return _(message)
+
+
 def mount_console(app: FastAPI) -> None:
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="console-static")
     app.state.sign_in_throttle = SignInThrottle()
@@ -81,7 +99,7 @@ def mount_console(app: FastAPI) -> None:
             request,
             "denied.html",
             {
-                "title": "Not allowed",
+                "title": _in_language_of(visit, N_("Not allowed")),
                 "visit": visit,
                 "p": visit.presentation if visit else None,
                 "active": "",
@@ -111,10 +129,17 @@ def install_console_error_pages(app: FastAPI) -> None:
             "p": visit.presentation if visit else None,
             "active": "",
         }
+        # Rendered in the store's language; no request dependency has activated it here.
+        with i18n.activated(visit.presentation.locale if visit else None):
+            if error.status_code == 404:
+                context.update(title=_("Not found"), message=_("There is no such page."))
+            else:
+                context.update(
+                    title=_("Not allowed"),
+                    message=_("%(method)s is not allowed on this page.") % {"method": request.method},
+                )
         if error.status_code == 404:
-            context.update(title="Not found", message="There is no such page.")
             return render(request, "not_found.html", context, status_code=404)
-        context.update(title="Not allowed", message=f"{request.method} is not allowed on this page.")
         return render(
             request,
             "denied.html",

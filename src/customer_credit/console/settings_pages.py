@@ -3,6 +3,7 @@ console-only presentation: payment instructions, locale, currency and time zone.
 
 import re
 from base64 import b64encode
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -10,13 +11,22 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from customer_credit.clock import now_of
-from customer_credit.console import checkout_pages, dunning_pages, overdue_pages
-from customer_credit.console.formatting import clean_currency, clean_locale, clean_timezone, timezones
+from customer_credit.console import checkout_pages, dunning_pages, numbers, overdue_pages
+from customer_credit.console.formatting import (
+    clean_currency,
+    clean_locale,
+    clean_timezone,
+    presentation_of,
+    timezones,
+)
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, redirect, render
 from customer_credit.documents import service as documents
-from customer_credit.errors import DomainError
+from customer_credit.errors import DomainError, field_error
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
+from customer_credit.money import MoneyError
 from customer_credit.stores import service as stores
 from customer_credit.stores.schemas import MAX_TRIGGERS, StoreConfigIn, config_wire
 from customer_credit.validation import clean_text
@@ -37,6 +47,10 @@ SWITCHES = (
     "automaticCheckingAccountCreationEnabled",
     "postponementEnabled",
 )
+# Typed as the page shows them, in the store's notation: rates as percentages (0.1% a day),
+# the amount with its grouping (R$ 5.000,00), whole numbers with or without grouping.
+RATE_FIELDS = ("dailyInterestRate", "taxRate", "maxPreAuthorizationGrowthRate")
+AMOUNT_FIELDS = ("defaultCreditValue",)
 TRIGGER_GROUPS = ("daysPrior", "daysAfter")
 MAX_INSTRUCTIONS = 2000
 _HH_MM = re.compile(r"^\d{2}:\d{2}$")
@@ -44,7 +58,12 @@ _HH_MM = re.compile(r"^\d{2}:\d{2}$")
 
 def _values_of(config) -> dict:
     wire = config_wire(config)
+    shown = presentation_of(config)
     values = {name: str(wire[name]) for name in NUMBER_FIELDS}
+    values.update({name: shown.rate(Decimal(str(wire[name]))) for name in RATE_FIELDS})
+    values.update(
+        {name: numbers.amount_text(Decimal(str(wire[name])), shown.locale) for name in AMOUNT_FIELDS}
+    )
     values.update({name: wire[name] for name in SWITCHES})
     for group in TRIGGER_GROUPS:
         triggers = wire["notificationsSettings"][group]
@@ -107,6 +126,13 @@ def settings_form(request: Request, visit: Annotated[Visit, Depends(signed_in)])
     return _page(request, visit, values)
 
 
+def _rate_words(field: str, message: str) -> str:
+    """The schema's range of a rate is a share (0 to 1); the page types percentages."""
+    if field in RATE_FIELDS and message == "must be between 0 and 1":
+        return _("must be between 0%% and %(top)s%%") % {"top": 100}
+    return message
+
+
 def _field_of(location: tuple) -> str:
     """Pydantic's location of an error, as the form's field name."""
     parts = [str(part) for part in location]
@@ -116,14 +142,34 @@ def _field_of(location: tuple) -> str:
     return parts[0] if parts else "form"
 
 
-def _read(form: FormData) -> tuple[dict, dict]:
+def _number_in_locale(name: str, raw: str, locale: str) -> str:
+    """The field as the API's schema reads it (plain decimal notation); what does not parse in
+    the store's notation is passed on as typed, for the schema to name what is wrong."""
+    try:
+        if name in RATE_FIELDS:
+            return str(numbers.parse_rate(raw, locale, maximum=None))
+        if name in AMOUNT_FIELDS:
+            return str(numbers.parse_amount(raw, locale))
+        whole = numbers.parse_number(raw, locale)
+    except MoneyError as error:
+        raise field_error(name, str(error)) from None
+    return str(whole) if whole is not None else raw
+
+
+def _read(form: FormData, locale: str) -> tuple[dict, dict, dict[str, str]]:
     values: dict = {}
+    errors: dict[str, str] = {}
+    body: dict = {}
     for name in NUMBER_FIELDS:
         raw = form.get(name)
         values[name] = raw.strip()[:40] if isinstance(raw, str) else ""
+        try:
+            body[name] = _number_in_locale(name, values[name], locale) if values[name] else ""
+        except DomainError as error:
+            errors[name] = error.details[0]["message"] if error.details else error.message
     for name in SWITCHES:
         values[name] = form.get(name) == "on"
-    body: dict = {name: values[name] for name in (*NUMBER_FIELDS, *SWITCHES)}
+        body[name] = values[name]
     notifications: dict = {}
     for group in TRIGGER_GROUPS:
         triggers = []
@@ -142,21 +188,21 @@ def _read(form: FormData) -> tuple[dict, dict]:
     for name in ("paymentInstructions", "locale", "currency", "timezone"):
         raw = form.get(name)
         values[name] = raw.replace("\r\n", "\n") if isinstance(raw, str) else ""
-    return values, body
+    return values, body, errors
 
 
 @router.post("/settings")
 def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], Depends(changing)]):
     visit, form = posted
-    values, body = _read(form)
-    errors: dict[str, str] = {}
+    values, body, errors = _read(form, visit.presentation.locale)
     parsed = None
     try:
         parsed = StoreConfigIn.model_validate(body)
     except ValidationError as error:
         for item in error.errors():
             message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-            errors.setdefault(_field_of(tuple(item.get("loc", ()))), message)
+            field = _field_of(tuple(item.get("loc", ())))
+            errors.setdefault(field, _rate_words(field, message))
     extra = {}
     for name, column, check in (
         ("locale", "locale", clean_locale),
@@ -179,11 +225,11 @@ def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], De
             values,
             errors=errors,
             status_code=400,
-            messages=[Message("error", "The settings were not saved: correct the fields marked below.")],
+            messages=[Message("error", _("The settings were not saved: correct the fields marked below."))],
         )
     with request.app.state.db.write() as session:
         stores.save_config(session, visit.store.id, {**parsed.to_columns(), **extra})
-    return redirect(request, "/admin/settings", Message("ok", "Settings saved."))
+    return redirect(request, "/admin/settings", Message("ok", _("Settings saved.")))
 
 
 @router.post("/settings/checkout")
@@ -209,10 +255,10 @@ def save_checkout_settings(request: Request, posted: Annotated[tuple[Visit, Form
             checkout=checkout,
             status_code=error.status_code,
             messages=[
-                Message("error", "The checkout settings were not saved: correct the fields marked below.")
+                Message("error", _("The checkout settings were not saved: correct the fields marked below."))
             ],
         )
-    return redirect(request, "/admin/settings#checkout", Message("ok", "Checkout settings saved."))
+    return redirect(request, "/admin/settings#checkout", Message("ok", _("Checkout settings saved.")))
 
 
 def _save_section(
@@ -242,10 +288,12 @@ def _save_section(
             visit,
             values,
             status_code=error.status_code,
-            messages=[Message("error", f"{refused}: correct the fields marked below.")],
+            messages=[
+                Message("error", _("%(refused)s: correct the fields marked below.") % {"refused": _(refused)})
+            ],
             **{section_name: section},
         )
-    return redirect(request, f"/admin/settings#{anchor}", Message("ok", saved))
+    return redirect(request, f"/admin/settings#{anchor}", Message("ok", _(saved)))
 
 
 @router.post("/settings/overdue-policy")
@@ -259,8 +307,8 @@ def save_overdue_policy(request: Request, posted: Annotated[tuple[Visit, FormDat
             session, store_id, values=overdue_pages.posted_policy_values(form), errors=errors
         ),
         section_name="overdue",
-        saved="Overdue policy saved.",
-        refused="The overdue policy was not saved",
+        saved=N_("Overdue policy saved."),
+        refused=N_("The overdue policy was not saved"),
         anchor="overdue-policy",
     )
 
@@ -276,8 +324,8 @@ def save_dunning(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
             session, store_id, rows=dunning_pages.posted_rows(form), errors=errors
         ),
         section_name="dunning",
-        saved="Dunning levels saved.",
-        refused="The dunning levels were not saved",
+        saved=N_("Dunning levels saved."),
+        refused=N_("The dunning levels were not saved"),
         anchor="dunning",
     )
 
@@ -342,7 +390,7 @@ def save_documents_settings(request: Request, posted: Annotated[tuple[Visit, For
             documents_section=section,
             status_code=error.status_code,
             messages=[
-                Message("error", "The documents settings were not saved: correct the fields marked below.")
+                Message("error", _("The documents settings were not saved: correct the fields marked below."))
             ],
         )
-    return redirect(request, "/admin/settings#documents", Message("ok", "Documents settings saved."))
+    return redirect(request, "/admin/settings#documents", Message("ok", _("Documents settings saved.")))

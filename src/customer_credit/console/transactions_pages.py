@@ -25,7 +25,7 @@ def release_hold(public_id: str, transaction_id: str, request: Request, posted: 
         request,
         visit,
         public_id,
-        "release",
+        f"transaction-{transaction_id}",
         {},
         lambda session: transactions.cancel_hold(
             session, visit.principal, public_id, transaction_id, now=now_of(request)
@@ -42,7 +42,7 @@ def refund(public_id: str, transaction_id: str, request: Request, posted: Posted
         request,
         visit,
         public_id,
-        "refund",
+        f"transaction-{transaction_id}",
         values,
         lambda session: transactions.refund(
             session,

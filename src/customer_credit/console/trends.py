@@ -3,16 +3,19 @@ paid in each of the last twelve months, with the bar lengths the SVG draws.
 
 Months are calendar months in the store's time zone. "Invoiced" is the value of the invoices
 created in the month (cancelled ones excluded); "paid" is what payments brought in the month
-(the ledger's Payment entries, as "Paid this month" on the dashboard)."""
+(the ledger's Payment entries, as "Paid this month" on the dashboard).
+
+Each chart is one pass over its rows: a row's month is found by one CASE over the month
+bounds and the rows are summed per month (GROUP BY), rather than twelve sums each testing
+every row against its month's two bounds."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from customer_credit.auth.principal import Principal
 from customer_credit.credit_control import aging
 from customer_credit.invoices.models import CANCELLED, Invoice
 from customer_credit.ledger.models import PAYMENT, Statement
@@ -52,8 +55,16 @@ def lengths(values: list[int]) -> list[int]:
     return [max(1, value * BAR_WIDTH // top) if value > 0 else 0 for value in values]
 
 
-def aging_bars(session: Session, principal: Principal, now: datetime) -> list[Bar]:
-    cents = list(aging.store_buckets(session, principal, now=now).cents)
+@dataclass(frozen=True)
+class Twelve:
+    months: list[Month]
+    # Payments since the first instant of the current month (the dashboard's "Paid this
+    # month"): the last month's bar, and any entry dated after it.
+    paid_this_month_cents: int
+
+
+def aging_bars(buckets: aging.Buckets) -> list[Bar]:
+    cents = list(buckets.cents)
     return [
         Bar(key, value, length)
         for key, value, length in zip(aging.BUCKETS, cents, lengths(cents), strict=True)
@@ -73,16 +84,24 @@ def month_starts(now: datetime, zone: ZoneInfo, months: int = MONTHS) -> list[da
     return bounds
 
 
-def _sums_by_month(session: Session, column, created, bounds: list[datetime], *conditions) -> list[int]:
-    sums = [
-        func.coalesce(func.sum(case((and_(created >= start, created < end), column), else_=0)), 0)
-        for start, end in zip(bounds, bounds[1:], strict=False)
-    ]
-    row = session.execute(select(*sums).where(created >= bounds[0], created < bounds[-1], *conditions)).one()
-    return [int(value or 0) for value in row]
+def _sums_by_month(
+    session: Session, column, created, bounds: list[datetime], *conditions, open_ended: bool = False
+) -> list[int]:
+    """The sums of `column` over the rows created in each month between `bounds`; with
+    `open_ended`, one more: the rows created from the last bound on."""
+    months = len(bounds) - 1
+    month_of = case(*((created < end, number) for number, end in enumerate(bounds[1:])), else_=months)
+    where = [created >= bounds[0], *conditions]
+    if not open_ended:
+        where.append(created < bounds[-1])
+    rows = select(month_of.label("month"), column.label("cents")).where(*where).subquery()
+    sums = [0] * (months + 1 if open_ended else months)
+    for month, cents in session.execute(select(rows.c.month, func.sum(rows.c.cents)).group_by(rows.c.month)):
+        sums[int(month)] = int(cents or 0)
+    return sums
 
 
-def twelve_months(session: Session, store_id: int, now: datetime, zone: ZoneInfo) -> list[Month]:
+def twelve_months(session: Session, store_id: int, now: datetime, zone: ZoneInfo) -> Twelve:
     bounds = month_starts(now, zone)
     invoiced = _sums_by_month(
         session,
@@ -99,9 +118,11 @@ def twelve_months(session: Session, store_id: int, now: datetime, zone: ZoneInfo
         bounds,
         Statement.store_id == store_id,
         Statement.origin == PAYMENT,
+        open_ended=True,
     )
+    paid, paid_later = paid[:MONTHS], paid[MONTHS]
     scale = lengths(invoiced + paid)
-    return [
+    months = [
         Month(
             first_day=bounds[index].date(),
             invoiced=Bar("invoiced", invoiced[index], scale[index]),
@@ -109,3 +130,4 @@ def twelve_months(session: Session, store_id: int, now: datetime, zone: ZoneInfo
         )
         for index in range(MONTHS)
     ]
+    return Twelve(months, paid[-1] + paid_later)

@@ -1,17 +1,20 @@
 """Rendering console pages: the Jinja2 environment, security headers, flash messages, redirects."""
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from customer_credit import i18n
+from customer_credit.console.labels import state_label
 from customer_credit.errors import DomainError
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,6 +51,9 @@ def make_environment(directory: Path) -> Environment:
     env.globals["query"] = lambda base, **params: urlencode(
         {**base, **params} if base else params, doseq=True
     )
+    env.filters["state_label"] = state_label
+    # For macros, which do not see the page's presentation: the active language's grouping.
+    env.filters["format_count"] = lambda value: format_decimal(value, "#,##0", locale=i18n.active_language())
     env.filters["dict_without_empty"] = lambda values, **extra: {
         key: value for key, value in {**values, **extra}.items() if value not in ("", None)
     }
@@ -125,10 +131,21 @@ def redirect(request: Request, url: str, message: Message | None = None) -> Resp
     return response
 
 
-def details_of(error: DomainError) -> dict[str, str]:
-    """Field name -> message, for showing each message next to its field."""
+def details_of(error: DomainError, renames: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Field name -> message, for showing each message next to its field; `renames` maps the
+    service's name of a field to the form's (claims.email -> holderEmail)."""
     found: dict[str, str] = {}
     for detail in error.details:
         if isinstance(detail, dict) and "field" in detail and "message" in detail:
-            found.setdefault(str(detail["field"]), str(detail["message"]))
+            field = str(detail["field"])
+            found.setdefault((renames or {}).get(field, field), str(detail["message"]))
     return found
+
+
+def refusal(
+    error: DomainError, renames: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[Message]]:
+    """What a refused form shows, once: each field's message beside its field (the page puts
+    the field's label before it), or, when the refusal names no field, one message."""
+    errors = details_of(error, renames)
+    return errors, ([] if errors else [error_message(error)])

@@ -97,7 +97,7 @@ def bucket_starts(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime, da
     return first, second, third, fourth
 
 
-def _bucket_sums(now: datetime, zone: ZoneInfo) -> list[Label[Any]]:
+def bucket_sums(now: datetime, zone: ZoneInfo) -> list[Label[Any]]:
     """Cents still owed per bucket, then in all."""
     owed = Invoice.value_cents - Invoice.paid_cents
     one, thirty_one, sixty_one, ninety_one = bucket_starts(now, zone)
@@ -118,7 +118,7 @@ def _bucket_sums(now: datetime, zone: ZoneInfo) -> list[Label[Any]]:
 
 def _grouped(store_id: int, now: datetime, zone: ZoneInfo, account_id: int | None = None) -> Select:
     """One row per account with an Opened invoice: its account id, cents per bucket, total."""
-    query = select(Invoice.account_id, *_bucket_sums(now, zone)).where(
+    query = select(Invoice.account_id, *bucket_sums(now, zone)).where(
         Invoice.store_id == store_id, Invoice.status == OPENED
     )
     if account_id is not None:

@@ -27,6 +27,7 @@ from customer_credit.credit_control.adjustments import add_once, clean_reference
 from customer_credit.credit_control.models import BalanceApplication
 from customer_credit.dates import timestamp
 from customer_credit.errors import Conflict
+from customer_credit.invoices import payments
 from customer_credit.invoices import service as invoices
 from customer_credit.invoices.ids import transaction_public_id_of
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, Invoice
@@ -121,6 +122,16 @@ def _pay_from_balance(
     session, principal, account: Account, invoice: Invoice, application, now: datetime
 ) -> None:
     cents = application.amount_cents
+    payments.record(
+        session,
+        principal,
+        account,
+        invoice,
+        cents,
+        now,
+        reference=application.reference,
+        method=payments.BALANCE,
+    )
     invoice.paid_cents += cents
     invoice.balance_applied_cents += cents
     if invoice.paid_cents == invoice.value_cents:

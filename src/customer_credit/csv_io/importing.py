@@ -1,17 +1,19 @@
 """CSV imports: accounts (open or update) and the bulk settlement of invoices.
 
-Every row goes through the same service functions as the API, inside one write transaction,
-each row in its own savepoint. A preview runs exactly that and rolls back, so what it shows
-(each change, each row's error) is what applying would do; applying commits only when no row
-failed, so a file is applied whole or not at all. Each row says what it would leave the data
-as (not what to add to it), so importing the same file again changes nothing."""
+Every row goes through the same service functions as the API; a row that fails leaves nothing
+behind (savepoints, see `process`). A preview runs exactly that and rolls back, so what it
+shows (each change, each row's error) is what applying would do. Each row says what it would
+leave the data as (not what to add to it), so importing the same file again changes nothing,
+and a row that names what an earlier row names is flagged and left out (`duplicates`). The
+console runs files in chunks as worker jobs (csv_io.jobs); `run` does a whole file at once."""
 
 import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,8 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 
 CREATE, UPDATE, PAY, UNCHANGED, SKIP, ERROR = "create", "update", "pay", "unchanged", "skip", "error"
+# A row naming what an earlier row of the file names: left out (see `duplicates`).
+DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,18 @@ def decode(data: bytes) -> str:
         raise FileProblem("the file is not UTF-8 (or Windows-1252) text; save it as CSV UTF-8") from None
 
 
-def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[int, dict[str, str]]]:
+@dataclass(frozen=True)
+class ParsedFile:
+    """The rows of a file, each with its line number; a row the reader could not split has
+    only an "__error__" cell."""
+
+    header: tuple[str, ...]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def read_file(text: str) -> ParsedFile:
+    """Splits the file into rows (the separator is the one its header line uses most); raises
+    FileProblem when the file as a whole cannot be read."""
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -112,9 +127,6 @@ def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[in
     except csv.Error as error:
         raise FileProblem(f"line 1: {error}") from None
     names = [name.strip() for name in header]
-    for alternatives in required_any:
-        if not any(name in names for name in alternatives):
-            raise FileProblem(f"the header needs a column {' or '.join(alternatives)}")
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for values in reader:
@@ -129,7 +141,82 @@ def _rows(text: str, required_any: tuple[tuple[str, ...], ...]) -> list[tuple[in
             rows.append((line_number, dict(zip(names, values, strict=False))))
     except csv.Error as error:
         raise FileProblem(f"line {reader.line_num}: {error}") from None
-    return rows
+    return ParsedFile(tuple(names), rows)
+
+
+def check_header(kind: str, header: tuple[str, ...]) -> None:
+    """Raises FileProblem when the header lacks a column the kind needs."""
+    for alternatives in _REQUIRED[kind]:
+        if not any(name in header for name in alternatives):
+            raise FileProblem(f"the header needs a column {' or '.join(alternatives)}")
+
+
+# The columns that tell one kind of file from the other (exports of each have them too).
+_SIGNATURES = {
+    ACCOUNTS: frozenset({"document", "documentType", "email", "creditLimit", "tolerance", "trustLevel"}),
+    SETTLEMENTS: frozenset({"invoiceId", "friendlyId", "creditValue", "creditAccountId"}),
+}
+_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    ACCOUNTS: (("document",), ("documentType",), ("email",)),
+    SETTLEMENTS: (("invoiceId", "id", "friendlyId"),),
+}
+
+
+def detect_kind(header: tuple[str, ...]) -> str | None:
+    """The kind whose own columns the header has most of; None when it has none of either's,
+    or as many of both."""
+    scores = {kind: len(signature.intersection(header)) for kind, signature in _SIGNATURES.items()}
+    best = max(scores.values())
+    winners = [kind for kind, score in scores.items() if score == best]
+    return winners[0] if best > 0 and len(winners) == 1 else None
+
+
+def duplicates(kind: str, rows: list[tuple[int, dict[str, str]]]) -> dict[int, str]:
+    """Line -> why it is skipped, for each row naming what an earlier row of the file already
+    names; the first row is imported, the later ones are flagged and left out, so nothing is
+    applied twice. Accounts: the same account id (the `id` cell, or document_documentType when
+    it is empty), or the same document and document type. Invoice payments: the same invoiceId
+    (or id), or, for rows without one, the same friendlyId (a row with both names its invoice
+    by id; its friendlyId is only checked against it). Two rows naming one invoice in these two
+    ways are not caught here, and need not be: each says what the invoice will have been paid
+    in total, so the second finds it paid already (unchanged, or an error if it says less)."""
+    seen: dict[tuple[str, str], int] = {}
+    flagged: dict[int, str] = {}
+    for line_number, row in rows:
+        for what, value in _identities(kind, row):
+            if not value:
+                continue
+            first = seen.get((what, value))
+            if first is not None:
+                flagged[line_number] = f"the same {what} as line {first} ({value}); not imported twice"
+                break
+        else:
+            for what, value in _identities(kind, row):
+                if value:
+                    seen[(what, value)] = line_number
+    return flagged
+
+
+def _identities(kind: str, row: dict[str, str]) -> list[tuple[str, str]]:
+    if "__error__" in row:
+        return []
+    if kind == ACCOUNTS:
+        document = row.get("document", "").strip()
+        document_type = row.get("documentType", "").strip()
+        return [
+            ("account", _account_key(row)),
+            ("document", f"{document} {document_type}" if document else ""),
+        ]
+    invoice_id = (row.get("invoiceId") or row.get("id") or "").strip()
+    if invoice_id:
+        return [("invoice", invoice_id)]
+    return [("friendlyId", row.get("friendlyId", "").strip())]
+
+
+def _account_key(row: dict[str, str]) -> str:
+    document = row.get("document", "").strip()
+    document_type = row.get("documentType", "").strip()
+    return row.get("id", "").strip() or (f"{document}_{document_type}" if document else "")
 
 
 def _amount(column: str, raw: str, locale: str | None = None):
@@ -150,7 +237,7 @@ def _rate(column: str, raw: str, locale: str | None = None):
 
 
 def _account_row(
-    session: Session, principal: Principal, row: dict[str, str], locale: str | None = None
+    session: Session, principal: Principal, row: dict[str, str], ctx: "_Context"
 ) -> tuple[str, str, str]:
     """Opens the account, or brings an open one to what the row says. Returns (key, action,
     detail)."""
@@ -168,13 +255,13 @@ def _account_row(
             raise field_error(column, "is required")
     limit_raw = row.get("creditLimit", "").strip()
     tolerance_raw = row.get("tolerance", "").strip()
-    limit = _amount("creditLimit", limit_raw, locale) if limit_raw else None
-    tolerance = _rate("tolerance", tolerance_raw, locale) if tolerance_raw else None
+    limit = _amount("creditLimit", limit_raw, ctx.locale) if limit_raw else None
+    tolerance = _rate("tolerance", tolerance_raw, ctx.locale) if tolerance_raw else None
     trust_raw = row.get("trustLevel", "").strip()
     trust_level = trust.check_level(trust_raw) if trust_raw else None
     description = read_text_cell(row.get("description", "")) or None
     public_id = clean_path_id("id", key, max_length=200)
-    existing = account_queries.find_open(session, principal.store_id, public_id)
+    existing = ctx.open_account(session, principal.store_id, public_id)
     if existing is None:
         opened = accounts.open_account(
             session,
@@ -189,7 +276,7 @@ def _account_row(
         )
         detail = f"opened for {opened.email}, credit limit {from_cents(opened.credit_limit_cents)}"
         if trust_level is not None:
-            _opened, changed = trust.set_trust_level(session, principal, public_id, trust_level, now=utcnow())
+            _opened, changed = trust.set_trust_level(session, principal, public_id, trust_level, now=ctx.now)
             if changed:
                 detail += f", trust level {trust_level}"
         return key, CREATE, detail
@@ -214,7 +301,7 @@ def _account_row(
             tolerance=tolerance if tolerance_changed else None,
         )
     if trust_level is not None and trust_level != trust_before:
-        trust.set_trust_level(session, principal, public_id, trust_level, now=utcnow())
+        trust.set_trust_level(session, principal, public_id, trust_level, now=ctx.now)
         changes.append(f"trustLevel: {trust_before} → {trust_level}")
     return key, UPDATE, "; ".join(changes) + note
 
@@ -235,14 +322,8 @@ def _account_changes(account: Account, document, document_type, email, limit, to
     return changes
 
 
-def _find_invoice(session: Session, store_id: int, invoice_id: str, friendly_id: str) -> tuple[Invoice, str]:
-    query = select(Invoice, Account.public_id).join(Account, Account.id == Invoice.account_id)
-    query = query.where(Invoice.store_id == store_id)
-    if invoice_id:
-        query = query.where(Invoice.public_id == invoice_id)
-    else:
-        query = query.where(Invoice.friendly_id == friendly_id)
-    row = session.execute(query).first()
+def _find_invoice(ctx: "_Context", invoice_id: str, friendly_id: str) -> tuple[Invoice, str]:
+    row = ctx.invoices_by_id.get(invoice_id) if invoice_id else ctx.invoices_by_friendly_id.get(friendly_id)
     if row is None:
         raise NotFound(f"no invoice {invoice_id or friendly_id}", code="InvoiceNotFound")
     invoice, account_id = row
@@ -252,7 +333,7 @@ def _find_invoice(session: Session, store_id: int, invoice_id: str, friendly_id:
 
 
 def _settlement_row(
-    session: Session, principal: Principal, row: dict[str, str], locale: str | None = None
+    session: Session, principal: Principal, row: dict[str, str], ctx: "_Context"
 ) -> tuple[str, str, str]:
     """Brings an invoice's paid amount (creditValue) to what the row says; an empty creditValue
     means the whole value. Payments go through invoices.service.pay_invoice."""
@@ -261,9 +342,9 @@ def _settlement_row(
     key = invoice_id or friendly_id
     if not key:
         raise field_error("invoiceId", "an invoiceId (or id) or a friendlyId is required")
-    invoice, account_id = _find_invoice(session, principal.store_id, invoice_id, friendly_id)
+    invoice, account_id = _find_invoice(ctx, invoice_id, friendly_id)
     raw = row.get("creditValue", "").strip()
-    target = to_cents(_amount("creditValue", raw, locale)) if raw else invoice.value_cents
+    target = to_cents(_amount("creditValue", raw, ctx.locale)) if raw else invoice.value_cents
     if target > invoice.value_cents:
         raise field_error(
             "creditValue", f"is more than the invoice's value ({from_cents(invoice.value_cents)})"
@@ -286,55 +367,177 @@ def _settlement_row(
     return key, PAY, f"paid {from_cents(amount)} on {invoice.friendly_id} ({state})"
 
 
-_HANDLERS: dict[str, tuple[Callable, tuple[tuple[str, ...], ...], str]] = {
-    ACCOUNTS: (_account_row, (("document",), ("documentType",), ("email",)), resources.CREATE_ACCOUNTS),
-    SETTLEMENTS: (_settlement_row, (("invoiceId", "id", "friendlyId"),), resources.PAY_INVOICE),
+_HANDLERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
+    ACCOUNTS: (_account_row, (resources.CREATE_ACCOUNTS, resources.EDIT_CREDITS)),
+    SETTLEMENTS: (_settlement_row, (resources.PAY_INVOICE,)),
 }
 
 
-def run(db: Database, principal: Principal, kind: str, text: str, *, apply: bool) -> ImportResult:
-    """Previews (apply=False) or applies the file; see the module's docstring."""
-    if kind not in KINDS:
-        return ImportResult(kind=kind, file_error=f"choose what the file holds: {' or '.join(KINDS)}")
-    handler, required, resource = _HANDLERS[kind]
-    try:
+def require_rights(principal: Principal, kind: str) -> None:
+    """Raises Forbidden unless the principal may do what rows of this kind do."""
+    for resource in _HANDLERS[kind][1]:
         principal.require(resource)
-        if kind == ACCOUNTS:
-            principal.require(resources.EDIT_CREDITS)
-        parsed = _rows(text, required)
-    except FileProblem as problem:
-        return ImportResult(kind=kind, file_error=str(problem))
-    except DomainError as error:
-        return ImportResult(kind=kind, file_error=error.message)
-    if not parsed:
-        return ImportResult(kind=kind, file_error="the file has a header but no rows")
+
+
+@dataclass
+class _Context:
+    """What every row of a chunk shares: the store's locale, the clock, and the accounts or
+    invoices the chunk names, read in one query instead of one per row."""
+
+    locale: str | None
+    now: datetime
+    accounts: dict[str, Account] = field(default_factory=dict)
+    looked_up: set[str] = field(default_factory=set)
+    invoices_by_id: dict[str, tuple[Invoice, str]] = field(default_factory=dict)
+    invoices_by_friendly_id: dict[str, tuple[Invoice, str]] = field(default_factory=dict)
+
+    def open_account(self, session: Session, store_id: int, public_id: str) -> Account | None:
+        if public_id in self.looked_up:
+            return self.accounts.get(public_id)
+        return account_queries.find_open(session, store_id, public_id)
+
+
+def _prefetch(session: Session, store_id: int, kind: str, rows, ctx: _Context) -> None:
+    if kind == ACCOUNTS:
+        keys = {_account_key(row) for _line, row in rows} - {""}
+        if keys:
+            found = session.scalars(
+                select(Account).where(
+                    Account.store_id == store_id, Account.status == OPEN, Account.public_id.in_(keys)
+                )
+            )
+            ctx.accounts = {account.public_id: account for account in found}
+            ctx.looked_up = keys
+        return
+    ids = {(row.get("invoiceId") or row.get("id") or "").strip() for _line, row in rows} - {""}
+    friendly = {row.get("friendlyId", "").strip() for _line, row in rows} - {""}
+    if not ids and not friendly:
+        return
+    query = (
+        select(Invoice, Account.public_id)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(
+            Invoice.store_id == store_id, or_(Invoice.public_id.in_(ids), Invoice.friendly_id.in_(friendly))
+        )
+    )
+    for invoice, account_id in session.execute(query).tuples():
+        ctx.invoices_by_id[invoice.public_id] = (invoice, account_id)
+        ctx.invoices_by_friendly_id[invoice.friendly_id] = (invoice, account_id)
+
+
+class _Retry(Exception):
+    """A row failed in the optimistic pass: the chunk runs again, a savepoint per row."""
+
+
+def process(
+    session: Session,
+    principal: Principal,
+    kind: str,
+    rows: list[tuple[int, dict[str, str]]],
+    *,
+    locale: str | None,
+    now: datetime,
+    flagged: dict[int, str],
+) -> list[RowResult]:
+    """Runs the rows in the session's transaction and returns their outcomes; the caller
+    commits or rolls back. `flagged` (from `duplicates`) are left out.
+
+    Why it is fast: the chunk's accounts or invoices are read in one query, and the rows run
+    first inside one savepoint instead of one each (two round trips fewer per row). Only when a
+    row fails is that rolled back and the chunk run again with a savepoint per row, so the
+    failing row leaves nothing behind and the others still show what they would do."""
+    handler = _HANDLERS[kind][0]
+    ctx = _Context(locale=locale, now=now)
+    _prefetch(session, principal.store_id, kind, rows, ctx)
     try:
-        with db.write() as session:
-            locale = presentation_of(stores.get_config(session, principal.store_id)).locale
-            results = []
-            for line_number, row in parsed:
-                results.append(_one_row(session, principal, handler, line_number, row, locale))
-            if not apply or any(result.action == ERROR for result in results):
-                raise _Rollback(results)
-    except _Rollback as rollback:
-        return ImportResult(kind=kind, rows=rollback.rows, applied=False)
-    return ImportResult(kind=kind, rows=results, applied=True)
+        with session.begin_nested():
+            results = [
+                _one_row(session, principal, handler, line, row, ctx, flagged, guarded=False)
+                for line, row in rows
+            ]
+    except _Retry:
+        results = [
+            _one_row(session, principal, handler, line, row, ctx, flagged, guarded=True) for line, row in rows
+        ]
+    return results
+
+
+def _row_key(row: dict) -> str:
+    return (
+        row.get("id") or row.get("invoiceId") or row.get("friendlyId") or row.get("document") or ""
+    ).strip()
 
 
 def _one_row(
-    session: Session, principal: Principal, handler, line_number: int, row: dict, locale: str
+    session: Session,
+    principal: Principal,
+    handler,
+    line_number: int,
+    row: dict,
+    ctx: _Context,
+    flagged: dict[int, str],
+    *,
+    guarded: bool,
 ) -> RowResult:
     if "__error__" in row:
         return RowResult(line_number, "", ERROR, row["__error__"])
-    key = (
-        row.get("id") or row.get("invoiceId") or row.get("friendlyId") or row.get("document") or ""
-    ).strip()
+    key = _row_key(row)
+    if line_number in flagged:
+        return RowResult(line_number, key, DUPLICATE, flagged[line_number])
+    if not guarded:
+        try:
+            key, action, detail = handler(session, principal, row, ctx)
+            session.flush()
+        except (DomainError, IntegrityError):
+            raise _Retry() from None
+        return RowResult(line_number, key, action, detail)
     try:
         with session.begin_nested():
-            key, action, detail = handler(session, principal, row, locale)
+            key, action, detail = handler(session, principal, row, ctx)
             session.flush()
     except DomainError as error:
         return RowResult(line_number, key, ERROR, error.message)
     except IntegrityError:
         return RowResult(line_number, key, ERROR, "conflicts with another row or a concurrent change")
     return RowResult(line_number, key, action, detail)
+
+
+def parse_for(kind: str, text: str) -> ParsedFile:
+    """The file's rows for `kind`; raises FileProblem (unreadable, wrong header, no rows)."""
+    parsed = read_file(text)
+    check_header(kind, parsed.header)
+    if not parsed.rows:
+        raise FileProblem("the file has a header but no rows")
+    return parsed
+
+
+def store_locale(session: Session, store_id: int) -> str | None:
+    return presentation_of(stores.get_config(session, store_id)).locale
+
+
+def run(
+    db: Database, principal: Principal, kind: str, text: str, *, apply: bool, now: datetime | None = None
+) -> ImportResult:
+    """Previews (apply=False) or applies the whole file in one transaction, applied only when no
+    row failed (the console runs files as jobs instead: csv_io.jobs)."""
+    if kind not in KINDS:
+        return ImportResult(kind=kind, file_error=f"choose what the file holds: {' or '.join(KINDS)}")
+    try:
+        require_rights(principal, kind)
+        parsed = parse_for(kind, text)
+    except FileProblem as problem:
+        return ImportResult(kind=kind, file_error=str(problem))
+    except DomainError as error:
+        return ImportResult(kind=kind, file_error=error.message)
+    flagged = duplicates(kind, parsed.rows)
+    try:
+        with db.write() as session:
+            locale = store_locale(session, principal.store_id)
+            results = process(
+                session, principal, kind, parsed.rows, locale=locale, now=now or utcnow(), flagged=flagged
+            )
+            if not apply or any(result.action == ERROR for result in results):
+                raise _Rollback(results)
+    except _Rollback as rollback:
+        return ImportResult(kind=kind, rows=rollback.rows, applied=False)
+    return ImportResult(kind=kind, rows=results, applied=True)

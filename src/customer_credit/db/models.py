@@ -7,6 +7,7 @@ from customer_credit.credit_control.models import (
     CreditControlSettings,
     OverdueOverride,
 )
+from customer_credit.csv_io.models import CsvImport, CsvImportRow
 from customer_credit.db.base import Base
 from customer_credit.events.models import (
     Event,
@@ -17,6 +18,7 @@ from customer_credit.events.models import (
 )
 from customer_credit.idempotency.models import IdempotencyRecord
 from customer_credit.invoices.models import Invoice
+from customer_credit.invoices.payments import InvoicePayment
 from customer_credit.invoices.totals import InvoiceTotals
 from customer_credit.ledger.models import Statement
 from customer_credit.my_credits.models import MyCreditsLink
@@ -34,12 +36,15 @@ __all__ = [
     "CheckoutPayment",
     "CheckoutSettings",
     "CreditControlSettings",
+    "CsvImport",
+    "CsvImportRow",
     "Event",
     "EventSequence",
     "Holder",
     "IdempotencyRecord",
     "MyCreditsLink",
     "Invoice",
+    "InvoicePayment",
     "InvoiceTotals",
     "Operator",
     "OperatorSession",

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import select
@@ -575,9 +575,11 @@ def load_demo(
     processes: int | None = None,
     accounts_per_batch: int = ACCOUNTS_PER_BATCH,
     analyze: bool = True,
+    now: datetime | None = None,
 ) -> DemoReport:
     """Adds `accounts` accounts holding `invoices` invoices in total to the store (created
-    if missing). `progress(accounts_done, invoices_done)` is called after each batch."""
+    if missing). `progress(accounts_done, invoices_done)` is called after each batch. The book
+    is dated around `now` (an aware moment; the current time when not given)."""
     if accounts < 1 or invoices < 0:
         raise ValueError("accounts must be at least 1 and invoices at least 0")
     started = time.perf_counter()
@@ -598,7 +600,7 @@ def load_demo(
             seed,
             part,
             parts,
-            _naive(utcnow()),
+            _naive((now or utcnow()).astimezone(UTC)),
             accounts_per_batch,
         )
         for part in range(parts)

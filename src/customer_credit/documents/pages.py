@@ -14,6 +14,7 @@ from customer_credit.console.web import SECURITY_HEADERS, error_message, redirec
 from customer_credit.documents import service
 from customer_credit.documents.routes import pdf_response
 from customer_credit.errors import DomainError, NotFound
+from customer_credit.i18n import gettext as _
 
 console_router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -22,7 +23,7 @@ def _not_found(request: Request, visit: Visit, active: str, error: NotFound):
     return render(
         request,
         "not_found.html",
-        page_context(visit, active, "Not found", message=error.message),
+        page_context(visit, active, _("Not found"), message=error.message),
         status_code=404,
     )
 

@@ -19,6 +19,8 @@ from customer_credit.events.destinations import (
 )
 from customer_credit.events.models import (
     CANCELLED,
+    DELIVERED,
+    FAILED,
     OPEN_STATUSES,
     PENDING,
     QUEUED,
@@ -156,7 +158,7 @@ def delivery_counts(session: Session, endpoint: WebhookEndpoint) -> dict[str, in
 
 
 def deliveries(
-    session: Session, endpoint: WebhookEndpoint, *, status: str | None, limit: int
+    session: Session, endpoint: WebhookEndpoint, *, status: str | None, limit: int, offset: int = 0
 ) -> list[tuple[WebhookDelivery, str, str]]:
     """The newest deliveries first, with their event's id and type."""
     query = (
@@ -164,11 +166,82 @@ def deliveries(
         .join(Event, Event.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(WebhookDelivery.seq.desc())
+        .offset(offset)
         .limit(limit)
     )
     if status:
         query = query.where(WebhookDelivery.status == status)
     return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
+def _delivery_of(
+    session: Session, store_id: int, endpoint_public_id: str, event_public_id: str
+) -> tuple[WebhookEndpoint, WebhookDelivery]:
+    endpoint = get_endpoint(session, store_id, endpoint_public_id)
+    # The endpoint's row lock first, as fan-out and the dispatcher's promotion take it.
+    session.execute(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint.id).with_for_update()
+    ).all()
+    delivery = session.scalar(
+        select(WebhookDelivery)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, Event.public_id == event_public_id)
+        .with_for_update()
+    )
+    if delivery is None:
+        raise NotFound(
+            f"no delivery of {event_public_id} to {endpoint_public_id}", code="WebhookDeliveryNotFound"
+        )
+    return endpoint, delivery
+
+
+def _send_again(
+    session: Session, endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
+) -> None:
+    """The delivery starts over (attempts and retry window from zero, the same webhook-id), due
+    now; `queued` behind the account's open delivery to the endpoint, so order per account holds."""
+    busy = session.scalar(
+        select(func.count()).where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.ordering_key == delivery.ordering_key,
+            WebhookDelivery.status.in_(OPEN_STATUSES),
+            WebhookDelivery.id != delivery.id,
+        )
+    )
+    delivery.status = QUEUED if busy else PENDING
+    delivery.attempts = 0
+    delivery.first_attempt_at = None
+    delivery.next_attempt_at = now
+    delivery.lease_until = None
+    session.flush()
+
+
+def retry_delivery(
+    session: Session, store_id: int, endpoint_public_id: str, event_public_id: str, *, now: datetime
+) -> WebhookDelivery:
+    """A delivery that failed for good is tried again (e.g. once the receiver is fixed)."""
+    endpoint, delivery = _delivery_of(session, store_id, endpoint_public_id, event_public_id)
+    if delivery.status != FAILED:
+        raise Conflict(
+            f"only a failed delivery can be retried; this one is {delivery.status}", code="DeliveryNotFailed"
+        )
+    _send_again(session, endpoint, delivery, now)
+    return delivery
+
+
+def resend_delivery(
+    session: Session, store_id: int, endpoint_public_id: str, event_public_id: str, *, now: datetime
+) -> WebhookDelivery:
+    """A delivered event is sent once more (a receiver that lost it); receivers deduplicate on
+    webhook-id, which stays the same."""
+    endpoint, delivery = _delivery_of(session, store_id, endpoint_public_id, event_public_id)
+    if delivery.status != DELIVERED:
+        raise Conflict(
+            f"only a delivered delivery can be resent; this one is {delivery.status}",
+            code="DeliveryNotDelivered",
+        )
+    _send_again(session, endpoint, delivery, now)
+    return delivery
 
 
 def fanout(session: Session, now: datetime) -> int:

@@ -94,4 +94,10 @@ def pgettext(context: str, message: str) -> str:
     return str(translations(_active.get()).pgettext(context, message))
 
 
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Marks a string for the catalogs without translating it: a word kept in data (a status)
+    and translated where it is shown."""
+    return message
+
+
 _ = gettext

@@ -12,7 +12,7 @@ from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
 from customer_credit.clock import now_of
 from customer_credit.errors import field_error
-from customer_credit.invoices import search, service
+from customer_credit.invoices import payments, search, service
 from customer_credit.invoices.overdue_days import Lateness
 from customer_credit.invoices.schemas import (
     ChangeInvoiceIn,
@@ -108,7 +108,14 @@ def change_invoice(
 
     def work(session):
         invoice = service.change_invoice(
-            session, ctx.principal, creditAccountId, invoiceId, status=body.status, **optional
+            session,
+            ctx.principal,
+            creditAccountId,
+            invoiceId,
+            status=body.status,
+            method=payments.API,
+            now=now_of(ctx.request),
+            **optional,
         )
         if friendlyId and friendlyId != invoice.friendly_id:
             raise field_error("friendlyId", "does not match the invoice")
@@ -123,7 +130,7 @@ def cancel_invoice(
     ctx: Annotated[RequestContext, Depends(authorized(resources.CREATE_INVOICES))],
 ):
     def work(session):
-        service.cancel_invoice(session, ctx.principal, creditAccountId, invoiceId)
+        service.cancel_invoice(session, ctx.principal, creditAccountId, invoiceId, now=now_of(ctx.request))
 
     return ctx.write(work)
 
@@ -141,7 +148,13 @@ def pay_invoice(
             ctx,
             creditAccountId,
             lambda session: service.pay_invoice(
-                session, ctx.principal, creditAccountId, invoiceId, value=value, now=now_of(ctx.request)
+                session,
+                ctx.principal,
+                creditAccountId,
+                invoiceId,
+                value=value,
+                now=now_of(ctx.request),
+                method=payments.API,
             ),
         )
     )

@@ -3,7 +3,8 @@
 State changes follow one table (see `_TRANSITIONS`): asking for the state an invoice is already
 in changes nothing; anything the table does not allow is a 409 that says why."""
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select
@@ -15,6 +16,8 @@ from customer_credit.auth.principal import Principal
 from customer_credit.dates import timestamp
 from customer_credit.db.base import utcnow
 from customer_credit.errors import Conflict, NotFound, field_error
+from customer_credit.i18n import N_
+from customer_credit.invoices import payments
 from customer_credit.invoices.ids import transaction_public_id_of
 from customer_credit.invoices.models import CANCELLED, OPENED, PAID, STATUSES, Invoice
 from customer_credit.ledger import service as ledger
@@ -95,7 +98,28 @@ def _entry_meta(session: Session, invoice: Invoice, **extra) -> dict:
     }
 
 
-def _pay(session, principal, account, invoice, amount_cents: int, now: datetime) -> None:
+@dataclass(frozen=True)
+class Receipt:
+    """How a payment reached the service: the day the money arrived (today when None), the
+    payer's reference, and the path that recorded it (payments.API, CONSOLE, ...)."""
+
+    paid_on: date | None = None
+    reference: str | None = None
+    method: str | None = None
+
+
+def _pay(session, principal, account, invoice, amount_cents: int, now: datetime, receipt: Receipt) -> None:
+    payments.record(
+        session,
+        principal,
+        account,
+        invoice,
+        amount_cents,
+        now,
+        paid_on=receipt.paid_on,
+        reference=receipt.reference,
+        method=receipt.method,
+    )
     invoice.paid_cents += amount_cents
     if invoice.paid_cents == invoice.value_cents:
         invoice.status = PAID
@@ -139,11 +163,13 @@ def _cancel(session, principal, account, invoice, now: datetime) -> None:
     events.record(session, events.INVOICE_CANCELLED, account=account, invoice=invoice, at=now)
 
 
-def _reverse_payment(session, principal, account, invoice, now: datetime) -> None:
+def _reverse_payment(session, principal, account, invoice, now: datetime, receipt: Receipt) -> None:
     from customer_credit.credit_control import balance  # it builds on this module
 
     paid = invoice.paid_cents
     returns.refuse_reversal_of_returned_payment(session, invoice.transaction_id, paid)
+    if paid:
+        payments.record(session, principal, account, invoice, -paid, now, method=receipt.method)
     balance.restore_on_reversal(session, principal, account, invoice, now)
     invoice.paid_cents = 0
     invoice.status = OPENED
@@ -171,21 +197,23 @@ def _reverse_payment(session, principal, account, invoice, now: datetime) -> Non
 
 def _refuse(invoice: Invoice, target: str) -> Conflict:
     if invoice.status == PAID and target == CANCELLED:
-        return Conflict("a paid invoice can no longer be cancelled", code="InvoiceAlreadyPaid")
+        return Conflict(N_("a paid invoice can no longer be cancelled"), code="InvoiceAlreadyPaid")
     if invoice.status == CANCELLED:
-        return Conflict("a cancelled invoice cannot change status", code="InvoiceCancelled")
+        return Conflict(N_("a cancelled invoice cannot change status"), code="InvoiceCancelled")
     return Conflict(f"an invoice cannot go from {invoice.status} to {target}", code="InvalidTransition")
 
 
-def _transition(session, principal, account, invoice, target: str, now: datetime) -> None:
+def _transition(
+    session, principal, account, invoice, target: str, now: datetime, receipt: Receipt = Receipt()
+) -> None:
     if target == invoice.status:
         return
     if invoice.status == OPENED and target == PAID:
-        _pay(session, principal, account, invoice, invoice.value_cents - invoice.paid_cents, now)
+        _pay(session, principal, account, invoice, invoice.value_cents - invoice.paid_cents, now, receipt)
     elif invoice.status == OPENED and target == CANCELLED:
         _cancel(session, principal, account, invoice, now)
     elif invoice.status == PAID and target == OPENED:
-        _reverse_payment(session, principal, account, invoice, now)
+        _reverse_payment(session, principal, account, invoice, now, receipt)
     else:
         raise _refuse(invoice, target)
 
@@ -199,9 +227,12 @@ def change_invoice(
     status: str,
     observation=UNSET,
     payment_link=UNSET,
+    method: str | None = None,
+    now: datetime | None = None,
 ) -> Invoice:
     """Sets status; observation and paymentLink are set when given, cleared when None, kept
-    when UNSET."""
+    when UNSET. `method` names the path a payment or reversal it makes is recorded as; `now`
+    is the request's clock (the wall clock when not given)."""
     if status not in STATUSES:
         raise field_error("status", f"must be one of {', '.join(STATUSES)}")
     if observation is not UNSET and observation is not None:
@@ -209,8 +240,8 @@ def change_invoice(
     if payment_link is not UNSET and payment_link is not None:
         payment_link = clean_http_url("paymentLink", payment_link)
     account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
-    now = utcnow()
-    _transition(session, principal, account, invoice, status, now)
+    now = now or utcnow()
+    _transition(session, principal, account, invoice, status, now, Receipt(method=method))
     if observation is not UNSET and observation != invoice.observation:
         invoice.observation = observation
         invoice.updated_at = now
@@ -222,10 +253,16 @@ def change_invoice(
 
 
 def cancel_invoice(
-    session: Session, principal: Principal, account_public_id: str, invoice_id: str
+    session: Session,
+    principal: Principal,
+    account_public_id: str,
+    invoice_id: str,
+    *,
+    now: datetime | None = None,
 ) -> Invoice:
+    """Cancels an open invoice at `now` (the request's clock; the wall clock when not given)."""
     account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
-    _transition(session, principal, account, invoice, CANCELLED, utcnow())
+    _transition(session, principal, account, invoice, CANCELLED, now or utcnow())
     return invoice
 
 
@@ -237,18 +274,28 @@ def pay_invoice(
     *,
     value: Decimal | None = None,
     now: datetime | None = None,
+    paid_on: date | None = None,
+    reference: str | None = None,
+    method: str | None = None,
 ) -> Invoice:
     """Pays what is still owed, or `value` of it (a partial payment), at `now` (the request's
-    clock; the wall clock when not given)."""
+    clock; the wall clock when not given). The money was received on `paid_on` (today in the
+    store's calendar when not given), under the payer's `reference`; `method` names the path
+    that records it (see invoices.payments)."""
     amount = None
     if value is not None:
         amount = to_cents(value)
         if amount <= 0:
             raise field_error("value", "must be greater than 0")
+    reference = payments.clean_reference(reference)
     account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
     now = now or utcnow()
+    if paid_on is not None:
+        config = stores.get_config(session, principal.store_id)
+        paid_on = payments.clean_paid_on(paid_on, invoice, config, now)
+    receipt = Receipt(paid_on=paid_on, reference=reference, method=method)
     if amount is None:
-        _transition(session, principal, account, invoice, PAID, now)
+        _transition(session, principal, account, invoice, PAID, now, receipt)
         return invoice
     if invoice.status != OPENED:
         raise (
@@ -262,8 +309,37 @@ def pay_invoice(
             f"the payment exceeds what is owed on the invoice ({Decimal(owed) / 100})",
             code="PaymentExceedsOwed",
         )
-    _pay(session, principal, account, invoice, amount, now)
+    _pay(session, principal, account, invoice, amount, now, receipt)
     return invoice
+
+
+def _postponed_too_long(config) -> Conflict:
+    return Conflict(
+        f"the due date may end at most {config.max_postponement_days} days after the original one",
+        code="PostponementTooLong",
+    )
+
+
+def postponement_refusal(config, invoice: Invoice) -> Conflict | None:
+    """Why the invoice cannot be postponed by any number of days now, or None: the rules
+    `postpone_invoice` enforces first, which the console shows beside its disabled button."""
+    if not config.postponement_enabled or config.invoice_postponement_limit <= 0:
+        return Conflict(N_("this store does not allow postponements"), code="PostponementDisabled")
+    if invoice.status != OPENED:
+        return Conflict(N_("only an Opened invoice can be postponed"), code="InvoiceNotOpened")
+    if invoice.postponement_count >= config.invoice_postponement_limit:
+        return Conflict(
+            f"the invoice was already postponed {invoice.postponement_count} times, the store's limit",
+            code="PostponementLimitReached",
+        )
+    if invoice.due_at - invoice.original_due_at >= timedelta(days=config.max_postponement_days):
+        return _postponed_too_long(config)
+    return None
+
+
+def cancel_refusal(invoice: Invoice) -> Conflict | None:
+    """Why the invoice cannot be cancelled now, or None (only an open invoice can be)."""
+    return None if invoice.status == OPENED else _refuse(invoice, CANCELLED)
 
 
 def postpone_invoice(
@@ -278,19 +354,10 @@ def postpone_invoice(
         raise field_error("dueDays", "must be 1 or more whole days")
     config = stores.get_config(session, principal.store_id)
     _account, invoice = lock_invoice(session, principal, account_public_id, invoice_id)
-    if not config.postponement_enabled or config.invoice_postponement_limit <= 0:
-        raise Conflict("this store does not allow postponements", code="PostponementDisabled")
-    if invoice.status != OPENED:
-        raise Conflict("only an Opened invoice can be postponed", code="InvoiceNotOpened")
-    if invoice.postponement_count >= config.invoice_postponement_limit:
-        raise Conflict(
-            f"the invoice was already postponed {invoice.postponement_count} times, the store's limit",
-            code="PostponementLimitReached",
-        )
-    too_long = Conflict(
-        f"the due date may end at most {config.max_postponement_days} days after the original one",
-        code="PostponementTooLong",
-    )
+    refusal = postponement_refusal(config, invoice)
+    if refusal is not None:
+        raise refusal
+    too_long = _postponed_too_long(config)
     # dueDate only ever moves forward, so dueDays alone may already exceed the limit; checking
     # it first also keeps a huge dueDays from overflowing the date arithmetic below.
     if due_days > config.max_postponement_days:

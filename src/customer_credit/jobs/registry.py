@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from customer_credit.checkout.callbacks import deliver_callbacks
 from customer_credit.checkout.service import deny_expired_reviews
 from customer_credit.credit_control.dunning import charge_late_fees
+from customer_credit.csv_io.jobs import run_imports
 from customer_credit.db.engine import Database
 from customer_credit.events.dispatcher import deliver_due
 from customer_credit.events.outbox import sequence_job
@@ -59,4 +60,6 @@ def default_jobs(interval_s: float) -> list[PeriodicJob]:
         DatabaseJob("webhooks-deliver", deliver_due, interval_s),
         DatabaseJob("reminders-schedule", schedule_job, interval_s),
         DatabaseJob("reminders-send", send_due, interval_s),
+        # One chunk of one import per transaction; see customer_credit.csv_io.jobs.
+        SessionJob("csv-imports", run_imports, interval_s),
     ]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
+from customer_credit.clock import now_of
 from customer_credit.dates import parse_bound
 from customer_credit.errors import field_error
 from customer_credit.ledger import statements
@@ -80,7 +81,12 @@ def decrease_balance(
             "value": str(
                 from_cents(
                     statements.decrease_balance(
-                        session, ctx.principal, creditAccountId, statementId, body.value
+                        session,
+                        ctx.principal,
+                        creditAccountId,
+                        statementId,
+                        body.value,
+                        now=now_of(ctx.request),
                     ).value_cents
                 )
             )

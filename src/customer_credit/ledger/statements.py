@@ -223,10 +223,17 @@ def list_statements(
 
 
 def decrease_balance(
-    session: Session, principal: Principal, public_id: str, statement_id: str, value: Decimal
+    session: Session,
+    principal: Principal,
+    public_id: str,
+    statement_id: str,
+    value: Decimal,
+    *,
+    now: datetime | None = None,
 ) -> Statement:
     """A manual debit of |value|. Idempotent on statementId: a repeat with the same value
-    returns the first entry; with another value it is refused."""
+    returns the first entry; with another value it is refused. `now`: the request's clock
+    (the entry's date; the wall clock when not given)."""
     statement_id = clean_path_id("statementId", statement_id, max_length=100)
     amount = to_cents(abs(value))
     if amount == 0:
@@ -250,6 +257,7 @@ def decrease_balance(
         done_by=principal.name,
         meta={"statementId": statement_id},
         external_id=statement_id,
+        at=now,
     )
     accounts.record_account_change(
         session, account, {"balanceDecreased": {"value": from_cents(amount), "statementId": statement_id}}

@@ -11,16 +11,20 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from customer_credit import i18n
 from customer_credit.auth import service as auth_service
 from customer_credit.auth.principal import Principal
 from customer_credit.clock import now_of
-from customer_credit.console.formatting import presentation_of
+from customer_credit.console.formatting import Presentation, presentation_of
 from customer_credit.console.web import SECURITY_HEADERS, make_environment, render, secure_cookies
 from customer_credit.dates import store_zone
 from customer_credit.documents import service as documents
 from customer_credit.documents.routes import pdf_response
 from customer_credit.errors import DomainError, Unauthorized
+from customer_credit.i18n import N_
+from customer_credit.i18n import gettext as _
 from customer_credit.invoices.models import OPENED, PAID
 from customer_credit.my_credits import links
 from customer_credit.my_credits.api_routes import api
@@ -41,14 +45,33 @@ def _page(request: Request, template: str, context: dict, status_code: int = 200
     return render(request, template, context, status_code=status_code, env=environment, headers=HEADERS)
 
 
-def _problem(request: Request, status_code: int, title: str, message: str):
-    return _page(request, "problem.html", {"title": title, "message": message}, status_code)
+def _problem(request: Request, status_code: int, title: str, message: str, p: Presentation | None = None):
+    """A page that says what went wrong. `title` and `message` are msgids (N_), shown in the
+    store's language and under its name when the store is known (`p`); a message of the
+    service layer is English and stays so (no catalog has it)."""
+    with i18n.activated(p.locale if p else None):
+        context = {"title": _(title), "message": _(message), "p": p}
+    return _page(request, "problem.html", context, status_code)
+
+
+def _presentation_of_link(request: Request) -> Presentation | None:
+    """The store of the link in the cookie, for the pages that show no account (signing out);
+    None when there is no live link."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with request.app.state.db.read() as session:
+        try:
+            customer = links.read_link(session, token, now=now_of(request))
+        except (Unauthorized, links.LinkRevoked):
+            return None
+        return presentation_of(stores.get_config(session, customer.store_id))
 
 
 def _refused(request: Request, error: DomainError, title: str):
     """A link or token that does not (or no longer) open the page: 401, or 410 when revoked."""
     if isinstance(error, links.LinkRevoked):
-        title = "Link withdrawn"
+        title = N_("Link withdrawn")
     return _problem(request, error.status_code, title, error.message.capitalize() + ".")
 
 
@@ -61,7 +84,7 @@ def enter(request: Request, token: str = ""):
         with request.app.state.db.read() as session:
             customer = links.read_link(session, token, now=now)
     except (Unauthorized, links.LinkRevoked) as error:
-        return _refused(request, error, "Link not valid")
+        return _refused(request, error, N_("Link not valid"))
     response = RedirectResponse("/my-credits", status_code=303, headers=HEADERS)
     # The cookie outlives the link by a day so that a late visit hears "expired" (the token
     # inside is checked on every request) rather than "open the link".
@@ -104,23 +127,28 @@ def my_credits(request: Request):
         try:
             customer = _customer(request, session)
         except (Unauthorized, links.LinkRevoked) as error:
-            response = _refused(request, error, "My Credits")
+            response = _refused(request, error, N_("My Credits"))
             response.delete_cookie(COOKIE, path=COOKIE_PATH)
             return response
         view = customer_view(
             session, customer.store_id, customer.email, now=now_of(request), account_id=customer.account_id
         )
+        p = presentation_of(view.config)
         if not view.config.my_credits_enabled:
-            return _problem(request, 403, "My Credits", "My Credits is not available for this store.")
+            return _problem(
+                request, 403, N_("My Credits"), N_("My Credits is not available for this store."), p
+            )
         link_token = request.cookies.get(COOKIE)
+        with i18n.activated(p.locale):
+            title = _("My Credits")
         return _page(
             request,
             "my_credits.html",
             {
-                "title": "My Credits",
+                "title": title,
                 "customer": customer,
                 "view": view,
-                "p": presentation_of(view.config),
+                "p": p,
                 "sign_out": sign_out_token(request.app.state.secret_key, link_token) if link_token else None,
                 "statement_period": documents.default_period(store_zone(view.config), now_of(request)),
             },
@@ -137,19 +165,22 @@ def _download(
         try:
             customer = _customer(request, session)
         except (Unauthorized, links.LinkRevoked) as error:
-            return _refused(request, error, "My Credits")
+            return _refused(request, error, N_("My Credits"))
         view = customer_view(
             session, customer.store_id, customer.email, now=now, account_id=customer.account_id
         )
+        p = presentation_of(view.config)
         if not view.config.my_credits_enabled:
-            return _problem(request, 403, "My Credits", "My Credits is not available for this store.")
+            return _problem(
+                request, 403, N_("My Credits"), N_("My Credits is not available for this store."), p
+            )
         if not any(item.account.public_id == account_id for item in view.accounts):
-            return _problem(request, 404, "Not found", "There is no such account among yours.")
+            return _problem(request, 404, N_("Not found"), N_("There is no such account among yours."), p)
         principal = Principal(store_id=customer.store_id, name=customer.email, resources=frozenset())
         try:
             download = read(session, principal, now)
         except DomainError as error:
-            return _problem(request, error.status_code, "My Credits", error.message.capitalize() + ".")
+            return _problem(request, error.status_code, N_("My Credits"), error.message.capitalize() + ".", p)
     return pdf_response(download, HEADERS)
 
 
@@ -182,12 +213,14 @@ def statement_pdf(account_id: str, request: Request):
 async def sign_out(request: Request):
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > 4096:
-        return _problem(request, 413, "My Credits", "This request is too large.")
+        return _problem(request, 413, N_("My Credits"), N_("This request is too large."))
     form = await request.form(max_files=0, max_fields=5)
     token = request.cookies.get(COOKIE)
     sent = form.get("token")
+    # The link is read from the database: off the event loop, as the sync pages are.
+    p = await run_in_threadpool(_presentation_of_link, request)
     response = _problem(
-        request, 200, "Signed out", "You left My Credits. Open the store's link to come back."
+        request, 200, N_("Signed out"), N_("You left My Credits. Open the store's link to come back."), p
     )
     if (
         token
@@ -196,7 +229,7 @@ async def sign_out(request: Request):
     ):
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
         return response
-    return _problem(request, 403, "My Credits", "This form has expired; reload the page.")
+    return _problem(request, 403, N_("My Credits"), N_("This form has expired; reload the page."), p)
 
 
 def mount_my_credits(app: FastAPI) -> None:

@@ -1,6 +1,6 @@
 """A store's reminder templates (override, read, reset) and its reminder log."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from customer_credit.db.base import utcnow
@@ -46,13 +46,25 @@ def reset_templates(session: Session, store_id: int, kind: str) -> TemplateSet:
     return default_templates(kind, get_config(session, store_id).locale)
 
 
-def reminder_log(session: Session, store_id: int, *, limit: int = 100) -> list[tuple[Reminder, str]]:
-    """The newest reminders first, with their invoice's public id."""
-    rows = session.execute(
+def reminder_log(
+    session: Session, store_id: int, *, limit: int = 100, status: str | None = None, offset: int = 0
+) -> list[tuple[Reminder, str]]:
+    """The newest reminders first (of one status when given), with their invoice's public id."""
+    query = (
         select(Reminder, Invoice.public_id)
         .join(Invoice, Invoice.id == Reminder.invoice_id)
         .where(Reminder.store_id == store_id)
         .order_by(Reminder.scheduled_at.desc(), Reminder.id.desc())
+        .offset(offset)
         .limit(limit)
-    ).all()
-    return [(row[0], row[1]) for row in rows]
+    )
+    if status:
+        query = query.where(Reminder.status == status)
+    return [(row[0], row[1]) for row in session.execute(query).all()]
+
+
+def count_reminders(session: Session, store_id: int, *, status: str | None = None) -> int:
+    query = select(func.count()).select_from(Reminder).where(Reminder.store_id == store_id)
+    if status:
+        query = query.where(Reminder.status == status)
+    return session.scalar(query) or 0

@@ -76,7 +76,7 @@ def cancel_hold(
     ctx: Annotated[RequestContext, Depends(CAN_TRANSACT)],
 ):
     def work(session):
-        service.cancel_hold(session, ctx.principal, creditAccountId, transactionId)
+        service.cancel_hold(session, ctx.principal, creditAccountId, transactionId, now=now_of(ctx.request))
 
     return ctx.write(work)
 
@@ -123,7 +123,14 @@ def refund(
     return ctx.write(
         lambda session: {
             "value": from_cents(
-                service.refund(session, ctx.principal, creditAccountId, transactionId, value=body.value)
+                service.refund(
+                    session,
+                    ctx.principal,
+                    creditAccountId,
+                    transactionId,
+                    value=body.value,
+                    now=now_of(ctx.request),
+                )
             )
         }
     )

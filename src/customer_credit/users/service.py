@@ -128,10 +128,51 @@ def set_password(session: Session, store: Store, email: str, password: str) -> O
     return operator
 
 
-def set_disabled(session: Session, store: Store, email: str, disabled: bool) -> Operator:
+def _enabled_admins(session: Session, store: Store) -> list[Operator]:
+    """Locked, so two admins demoting each other at once cannot both pass the check below."""
+    return list(
+        session.scalars(
+            select(Operator)
+            .where(Operator.store_id == store.id, Operator.role == ADMIN, Operator.disabled_at.is_(None))
+            .order_by(Operator.id)
+            .with_for_update()
+        )
+    )
+
+
+def _keep_an_admin(session: Session, store: Store, operator: Operator) -> None:
+    """The console's guard: an admin cannot leave their store without an enabled admin (only
+    the CLI, run by whoever runs the server, can then fix that)."""
+    admins = _enabled_admins(session, store)
+    if [admin.id for admin in admins] == [operator.id]:
+        raise Conflict(
+            f"{operator.email} is the only enabled admin of {store.name}; make another admin first",
+            code="LastAdmin",
+        )
+
+
+def set_role(session: Session, store: Store, email: str, role: str) -> Operator:
+    """A new role takes effect on the operator's next request (sessions read it each time). The
+    store keeps an enabled admin."""
+    _check_role(role)
     operator = find_operator(session, store, email)
     if operator is None:
         raise NotFound(f"no operator {email} in {store.name}", code="OperatorNotFound")
+    if role != ADMIN and operator.role == ADMIN:
+        _keep_an_admin(session, store, operator)
+    operator.role = role
+    operator.updated_at = utcnow()
+    return operator
+
+
+def set_disabled(
+    session: Session, store: Store, email: str, disabled: bool, *, keep_an_admin: bool = False
+) -> Operator:
+    operator = find_operator(session, store, email)
+    if operator is None:
+        raise NotFound(f"no operator {email} in {store.name}", code="OperatorNotFound")
+    if keep_an_admin and disabled and operator.role == ADMIN:
+        _keep_an_admin(session, store, operator)
     operator.disabled_at = utcnow() if disabled else None
     operator.updated_at = utcnow()
     if disabled:
