@@ -126,13 +126,6 @@ def settings_form(request: Request, visit: Annotated[Visit, Depends(signed_in)])
     return _page(request, visit, values)
 
 
-def _rate_words(field: str, message: str) -> str:
-    """The schema's range of a rate is a share (0 to 1); the page types percentages."""
-    if field in RATE_FIELDS and message == "must be between 0 and 1":
-        return _("must be between 0%% and %(top)s%%") % {"top": 100}
-    return message
-
-
 def _field_of(location: tuple) -> str:
     """Pydantic's location of an error, as the form's field name."""
     parts = [str(part) for part in location]
@@ -147,7 +140,7 @@ def _number_in_locale(name: str, raw: str, locale: str) -> str:
     the store's notation is passed on as typed, for the schema to name what is wrong."""
     try:
         if name in RATE_FIELDS:
-            return str(numbers.parse_rate(raw, locale, maximum=None))
+            return str(numbers.parse_rate(raw, locale))
         if name in AMOUNT_FIELDS:
             return str(numbers.parse_amount(raw, locale))
         whole = numbers.parse_number(raw, locale)
@@ -202,7 +195,7 @@ def save_settings(request: Request, posted: Annotated[tuple[Visit, FormData], De
         for item in error.errors():
             message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
             field = _field_of(tuple(item.get("loc", ())))
-            errors.setdefault(field, _rate_words(field, message))
+            errors.setdefault(field, message)
     extra = {}
     for name, column, check in (
         ("locale", "locale", clean_locale),
