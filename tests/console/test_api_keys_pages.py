@@ -39,18 +39,21 @@ def test_a_key_is_made_shown_once_used_and_revoked(app, store, database, http, f
     before = set(keys_of(database, store))
 
     created = console.post("/admin/api-keys", {"label": "ERP sync", "resources": [READ_ACCOUNTS]})
-    assert created.status_code == 200, created.text
-    app_key, app_token = issued_from(created.text)
-    assert created.text.count(app_token) == 1
+    assert created.status_code == 303 and created.headers["location"] == "/admin/api-keys", created.text
+    shown = console.get("/admin/api-keys")  # post/redirect/get: the token is on the page it lands on
+    app_key, app_token = issued_from(shown.text)
+    assert shown.text.count(app_token) == 1 and f"API key {app_key} created." in shown.text
+    assert app_token not in created.text and app_token not in created.headers.get("set-cookie", "")
     [new] = set(keys_of(database, store)) - before
     stored = keys_of(database, store)[new]
     assert new == app_key and stored.label == "ERP sync" and stored.resources == [READ_ACCOUNTS]
     assert stored.token_sha256 == keys.hash_token(app_token)
     assert accounts_with(http, app_key, app_token).status_code == 200
 
-    listed = console.get("/admin/api-keys").text
+    listed = console.get("/admin/api-keys").text  # a reload: shown once, not again
     assert re.search(rf'data-key="{app_key}" data-state="active"', listed)
     assert app_token not in listed and "data-secret-shown" not in listed
+    assert set(keys_of(database, store)) - before == {app_key}  # the reload made no second key
     assert "ERP sync" in listed and READ_ACCOUNTS in listed
 
     revoked = console.post(f"/admin/api-keys/{app_key}/revoke")

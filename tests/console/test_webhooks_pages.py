@@ -56,14 +56,17 @@ def test_an_endpoint_is_created_with_its_secret_shown_once_and_deleted(app, stor
     console = signed_in(app, store)
 
     created = create(console, eventTypes=["invoice.paid", "account.opened"])
-    assert created.status_code == 200, created.text
+    assert created.status_code == 303 and created.headers["location"] == "/admin/webhooks", created.text
     [endpoint] = endpoints_of(database, store)
     assert endpoint.url == RECEIVER and set(endpoint.event_types) == {"invoice.paid", "account.opened"}
-    assert created.text.count(endpoint.secret) == 1
-    assert "data-secret-shown" in created.text
+    assert endpoint.secret not in created.text + created.headers.get("set-cookie", "")
+    shown = console.get("/admin/webhooks")
+    assert shown.text.count(endpoint.secret) == 1
+    assert "data-secret-shown" in shown.text
 
-    listed = console.get("/admin/webhooks")
+    listed = console.get("/admin/webhooks")  # a reload: not shown again, no second endpoint
     assert listed.status_code == 200
+    assert len(endpoints_of(database, store)) == 1
     assert endpoint.public_id in listed.text and RECEIVER in listed.text
     assert endpoint.secret not in listed.text and "data-secret-shown" not in listed.text
     assert endpoint.secret not in console.get(f"/admin/webhooks/{endpoint.public_id}").text
@@ -96,7 +99,7 @@ def test_a_url_that_is_not_http_is_one_error_by_its_field(app, store, database, 
 def test_the_delivery_log_and_retry_and_resend(app, store, api, database, frozen_clock):
     frozen_clock.set(NOW)
     console = signed_in(app, store)
-    assert create(console).status_code == 200
+    assert create(console).status_code == 303
     [endpoint] = endpoints_of(database, store)
     open_account(api)
     open_account(api)
@@ -154,7 +157,7 @@ def test_another_stores_endpoint_is_not_found(app, store, database, http, frozen
 
     frozen_clock.set(NOW)
     other = Store(database, http)
-    assert create(signed_in(app, other)).status_code == 200
+    assert create(signed_in(app, other)).status_code == 303
     [theirs] = endpoints_of(database, other)
     console = signed_in(app, store)
     assert console.get(f"/admin/webhooks/{theirs.public_id}").status_code == 404
@@ -164,7 +167,7 @@ def test_another_stores_endpoint_is_not_found(app, store, database, http, frozen
 
 def test_a_viewer_reads_but_changes_nothing(app, store, api, database, frozen_clock):
     frozen_clock.set(NOW)
-    assert create(signed_in(app, store)).status_code == 200
+    assert create(signed_in(app, store)).status_code == 303
     [endpoint] = endpoints_of(database, store)
     open_account(api)
     fan_out(database)
@@ -207,7 +210,7 @@ def test_the_cli_sends_again_through_the_same_rules(
     from customer_credit.settings import get_settings
 
     frozen_clock.set(NOW)
-    assert create(signed_in(app, store)).status_code == 200
+    assert create(signed_in(app, store)).status_code == 303
     [endpoint] = endpoints_of(database, store)
     open_account(api)
     fan_out(database)

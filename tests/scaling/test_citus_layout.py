@@ -30,6 +30,7 @@ REFERENCE_TABLES = {
 LOCAL_TABLES = {
     "sign_in_counters": "sign-in attempts by e-mail and address, over every store",
     "operator_sessions": "found by the cookie's hash before the store is known",
+    "secret_reveals": "found by the cookie's reveal id, for one browser session",
     "event_sequence": "the one global event counter (the event cursor)",
 }
 # Store-scoped data that has no store_id column today.

@@ -1,7 +1,7 @@
 """API keys in the console: the store's keys (app key, label, resources, created, revoked), a
 new key and revoking one. The rules are auth.service's, as for the CLI. Only the token's hash is
-stored: the token is shown once, on the page that answers the create form (no-store, like every
-console page), and no page can show it again."""
+stored: the token is shown once, on the page the create form redirects to (console/shown_once.py),
+and no page can show it again."""
 
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from customer_credit.auth.resources import ALL_RESOURCES
 from customer_credit.console.accounts_pages import form_text
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
 from customer_credit.console.web import Message, error_message, redirect, render
 from customer_credit.errors import DomainError, field_error
 from customer_credit.i18n import gettext as _
@@ -21,6 +22,7 @@ from customer_credit.stores.models import Store
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 LABEL_MAX = 200
+SHOWN_ONCE = "api-key"
 
 
 def _keys_page(
@@ -30,7 +32,7 @@ def _keys_page(
     values: dict | None = None,
     errors: dict | None = None,
     messages=(),
-    issued: keys.IssuedKey | None = None,
+    issued: dict[str, str] | None = None,
     status_code: int = 200,
 ):
     with request.app.state.db.read() as session:
@@ -55,7 +57,16 @@ def _keys_page(
 
 @router.get("/api-keys")
 def api_keys(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
-    return _keys_page(request, visit)
+    return page_showing_once(
+        request,
+        visit,
+        SHOWN_ONCE,
+        lambda shown, messages: _keys_page(request, visit, issued=shown, messages=messages),
+        _(
+            "That token was shown once and is not kept. "
+            "If it was not copied, revoke the key and create a new one."
+        ),
+    )
 
 
 @router.post("/api-keys")
@@ -90,11 +101,13 @@ def create_api_key(request: Request, posted: Annotated[tuple[Visit, FormData], D
             messages=[] if errors else [error_message(error)],
             status_code=error.status_code,
         )
-    return _keys_page(
+    return redirect_showing_once(
         request,
         visit,
-        messages=[Message("ok", _("API key %(key)s created.") % {"key": issued.app_key})],
-        issued=issued,
+        "/admin/api-keys",
+        Message("ok", _("API key %(key)s created.") % {"key": issued.app_key}),
+        SHOWN_ONCE,
+        {"app_key": issued.app_key, "app_token": issued.app_token},
     )
 
 

@@ -1,7 +1,7 @@
 """The store's console operators: the list (e-mail, role, created, disabled), a new operator,
 a role change, disabling and enabling one. The rules are users.service's, as for the CLI; the
 console also keeps the store from being left without an enabled admin. A generated password is
-shown once, on the page that answers the create form."""
+shown once, on the page the create form redirects to (console/shown_once.py)."""
 
 from typing import Annotated
 
@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from customer_credit.console.accounts_pages import form_text
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.errors import DomainError
 from customer_credit.i18n import gettext as _
@@ -51,9 +52,21 @@ def _operators_page(
         )
 
 
+SHOWN_ONCE = "operator-password"
+
+
 @router.get("/operators")
 def operators(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
-    return _operators_page(request, visit)
+    return page_showing_once(
+        request,
+        visit,
+        SHOWN_ONCE,
+        lambda shown, messages: _operators_page(request, visit, created=shown, messages=messages),
+        _(
+            "That password was shown once and is not kept. "
+            "If it was not copied, set a new one with customer-credit users set-password."
+        ),
+    )
 
 
 @router.post("/operators")
@@ -81,12 +94,11 @@ def create_operator(request: Request, posted: Annotated[tuple[Visit, FormData], 
             messages=[] if errors else [error_message(error)],
             status_code=error.status_code,
         )
-    # A generated password is in this answer only; a typed one is never shown back.
-    return _operators_page(
-        request,
-        visit,
-        messages=[Message("ok", _("Operator %(email)s created.") % {"email": email})],
-        created={"email": email, "password": password if generated else None},
+    done = Message("ok", _("Operator %(email)s created.") % {"email": email})
+    if not generated:  # a typed password is never shown back
+        return redirect(request, "/admin/operators", done)
+    return redirect_showing_once(
+        request, visit, "/admin/operators", done, SHOWN_ONCE, {"email": email, "password": password}
     )
 
 

@@ -174,8 +174,7 @@ def _open_figures(
     def owed_on(condition):
         return func.coalesce(func.sum(case((condition, owed), else_=0)), 0)
 
-    # The aging report's own bucket sums (credit_control owns the rule, hence the private
-    # name), without the report's grouping by account, which store-wide sums do not need.
+    # The aging report's own bucket sums (credit_control owns the rule), in the same pass.
     buckets = aging.bucket_sums(now, zone)[: len(aging.BUCKETS)]
     row = session.execute(
         select(

@@ -1,7 +1,8 @@
 """Webhooks in the console: the store's endpoints (create, delete), each endpoint's delivery log
 (filtered by status, paged) and sending a delivery again (retry a failed one, resend a
 delivered one). The rules are events.webhooks' (as for the API and the CLI). An endpoint's
-signing secret is shown once, on the page that answers the create form, never again."""
+signing secret is shown once, on the page the create form redirects to (console/shown_once.py),
+never again."""
 
 from math import ceil
 from typing import Annotated
@@ -14,6 +15,7 @@ from customer_credit.clock import now_of
 from customer_credit.console.accounts_pages import form_text, page_number
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.errors import DomainError, NotFound
 from customer_credit.events import webhooks
@@ -70,9 +72,21 @@ def refused(error: DomainError) -> tuple[dict, list[Message]]:
     return errors, ([] if errors else [error_message(error)])
 
 
+SHOWN_ONCE = "webhook-secret"
+
+
 @router.get("/webhooks")
 def endpoints(request: Request, visit: Annotated[Visit, Depends(signed_in)]):
-    return _endpoints_page(request, visit)
+    return page_showing_once(
+        request,
+        visit,
+        SHOWN_ONCE,
+        lambda shown, messages: _endpoints_page(request, visit, created=shown, messages=messages),
+        _(
+            "That signing secret was shown once and is not kept here. "
+            "If it was not copied, delete the endpoint and create it again."
+        ),
+    )
 
 
 @router.post("/webhooks")
@@ -102,12 +116,13 @@ def create_endpoint(request: Request, posted: Annotated[tuple[Visit, FormData], 
             messages=messages,
             status_code=error.status_code,
         )
-    # The secret is in this answer only (Cache-Control: no-store); it is never shown again.
-    return _endpoints_page(
+    return redirect_showing_once(
         request,
         visit,
-        messages=[Message("ok", _("Webhook endpoint %(id)s created.") % {"id": created["id"]})],
-        created=created,
+        "/admin/webhooks",
+        Message("ok", _("Webhook endpoint %(id)s created.") % {"id": created["id"]}),
+        SHOWN_ONCE,
+        created,
     )
 
 

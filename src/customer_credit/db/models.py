@@ -26,7 +26,7 @@ from customer_credit.payment_conditions.models import PaymentCondition
 from customer_credit.reminders.models import Reminder, ReminderTemplate
 from customer_credit.stores.models import Store, StoreConfig
 from customer_credit.transactions.models import Transaction
-from customer_credit.users.models import Operator, OperatorSession, SignInCounter
+from customer_credit.users.models import Operator, OperatorSession, SecretReveal, SignInCounter
 
 __all__ = [
     "Account",
@@ -53,6 +53,7 @@ __all__ = [
     "PaymentCondition",
     "Reminder",
     "ReminderTemplate",
+    "SecretReveal",
     "SignInCounter",
     "Statement",
     "Store",

@@ -22,7 +22,9 @@ class Invoice(Base):
         CheckConstraint("balance_applied_cents >= 0 AND balance_applied_cents <= paid_cents", name="applied"),
         Index("uq_invoices_store_public_id", "store_id", "public_id", unique=True),
         Index("uq_invoices_store_friendly_id", "store_id", "friendly_id", unique=True),
-        Index("ix_invoices_store_created", "store_id", "created_at", "id"),
+        # Pages in creation order, and the dashboard's invoiced-by-month sums read from the index
+        # alone: status and value are key columns because SQLite has no INCLUDE (migration 0019).
+        Index("ix_invoices_store_created", "store_id", "created_at", "id", "status", "value_cents"),
         # Covering on PostgreSQL: a status + due-date search reads no table row (migration 0004).
         Index(
             "ix_invoices_store_status_due",

@@ -18,6 +18,8 @@ class Statement(Base):
     __table_args__ = (
         CheckConstraint("origin IN ('Credit', 'Invoice', 'Payment', 'Statement')", name="origin"),
         Index("ix_statements_account_created", "account_id", "created_at", "id"),
+        # The dashboard's payments by month read this index alone (migration 0019).
+        Index("ix_statements_store_origin_created", "store_id", "origin", "created_at", "value_cents"),
         # Decrease-balance requests are idempotent on their statementId.
         Index(
             "uq_statements_external_id",

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customer_credit.db.base import Base, UtcDateTime, utcnow
@@ -66,3 +66,19 @@ class SignInCounter(Base):
     # Pair rows only: the last time this e-mail signed in from this address.
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SecretReveal(Base):
+    """A secret waiting to be shown once, on the page a console form redirects to (a new API
+    token, a webhook's signing secret, a generated password). Only half of it is here: the
+    secret XOR a random pad of its length. The pad is in the browser's signed cookie, so this
+    row alone, or the cookie alone, reveals nothing (users/reveals.py)."""
+
+    __tablename__ = "secret_reveals"
+    __table_args__ = (Index("ix_secret_reveals_expires_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_sha256: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(40))
+    sealed_hex: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -227,7 +227,7 @@ def verify_sign_in(session: Session, email: str, password: str, store_name: str 
     return operator
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -237,7 +237,7 @@ def start_session(session: Session, operator: Operator, ttl: timedelta = SESSION
     now = utcnow()
     session.add(
         OperatorSession(
-            operator_id=operator.id, token_sha256=_token_hash(token), created_at=now, expires_at=now + ttl
+            operator_id=operator.id, token_sha256=token_hash(token), created_at=now, expires_at=now + ttl
         )
     )
     session.flush()
@@ -250,7 +250,7 @@ def session_operator(session: Session, token: str, now: datetime | None = None) 
     row = session.execute(
         select(OperatorSession, Operator)
         .join(Operator, Operator.id == OperatorSession.operator_id)
-        .where(OperatorSession.token_sha256 == _token_hash(token))
+        .where(OperatorSession.token_sha256 == token_hash(token))
     ).first()
     if row is None:
         return None
@@ -261,7 +261,7 @@ def session_operator(session: Session, token: str, now: datetime | None = None) 
 
 
 def end_session(session: Session, token: str) -> None:
-    live = session.scalar(select(OperatorSession).where(OperatorSession.token_sha256 == _token_hash(token)))
+    live = session.scalar(select(OperatorSession).where(OperatorSession.token_sha256 == token_hash(token)))
     if live is not None and live.revoked_at is None:
         live.revoked_at = utcnow()
 
