@@ -13,7 +13,7 @@ from customer_credit.auth.resources import ALL_RESOURCES
 from customer_credit.console.accounts_pages import form_text
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once, seal_for_page
 from customer_credit.console.web import Message, error_message, redirect, render
 from customer_credit.errors import DomainError, field_error
 from customer_credit.i18n import gettext as _
@@ -82,6 +82,13 @@ def create_api_key(request: Request, posted: Annotated[tuple[Visit, FormData], D
             raise field_error("resources", "tick at least one")
         with request.app.state.db.write() as session:
             issued = keys.create_key(session, session.get(Store, visit.store.id), chosen, label)
+            sealed = seal_for_page(
+                session,
+                request,
+                visit,
+                SHOWN_ONCE,
+                {"app_key": issued.app_key, "app_token": issued.app_token},
+            )
     except DomainError as error:
         field = "resources" if not error.details and "resources" in error.message else None
         errors = (
@@ -103,11 +110,9 @@ def create_api_key(request: Request, posted: Annotated[tuple[Visit, FormData], D
         )
     return redirect_showing_once(
         request,
-        visit,
         "/admin/api-keys",
         Message("ok", _("API key %(key)s created.") % {"key": issued.app_key}),
-        SHOWN_ONCE,
-        {"app_key": issued.app_key, "app_token": issued.app_token},
+        sealed,
     )
 
 

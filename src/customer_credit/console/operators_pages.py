@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 from customer_credit.console.accounts_pages import form_text
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once, seal_for_page
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.errors import DomainError
 from customer_credit.i18n import gettext as _
@@ -84,6 +84,12 @@ def create_operator(request: Request, posted: Annotated[tuple[Visit, FormData], 
                 session, session.get(Store, visit.store.id), values["email"], values["role"], password
             )
             email = operator.email
+            # A typed password is never shown back; a generated one is sealed with the operator.
+            sealed = (
+                seal_for_page(session, request, visit, SHOWN_ONCE, {"email": email, "password": password})
+                if generated
+                else None
+            )
     except DomainError as error:
         errors = details_of(error)
         return _operators_page(
@@ -95,11 +101,9 @@ def create_operator(request: Request, posted: Annotated[tuple[Visit, FormData], 
             status_code=error.status_code,
         )
     done = Message("ok", _("Operator %(email)s created.") % {"email": email})
-    if not generated:  # a typed password is never shown back
+    if sealed is None:
         return redirect(request, "/admin/operators", done)
-    return redirect_showing_once(
-        request, visit, "/admin/operators", done, SHOWN_ONCE, {"email": email, "password": password}
-    )
+    return redirect_showing_once(request, "/admin/operators", done, sealed)
 
 
 def _change(request: Request, visit: Visit, work, done: str):

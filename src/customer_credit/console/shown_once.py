@@ -8,6 +8,7 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
 from customer_credit.clock import now_of
 from customer_credit.console.session import Visit
@@ -21,15 +22,20 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret_key, salt="customer-credit.console.reveal")
 
 
-def redirect_showing_once(
-    request: Request, visit: Visit, url: str, message: Message, purpose: str, secret: dict[str, str]
-) -> Response:
-    with request.app.state.db.write() as session:
-        reveal_id, pad = reveals.seal(session, visit.token, purpose, secret, now_of(request))
+def seal_for_page(
+    session: Session, request: Request, visit: Visit, purpose: str, secret: dict[str, str]
+) -> str:
+    """Seal `secret` in the transaction that created it, so a rollback leaves no reveal row and a
+    committed key always has one; answers the cookie value for `redirect_showing_once`."""
+    reveal_id, pad = reveals.seal(session, visit.token, purpose, secret, now_of(request))
+    return _serializer(request).dumps({"id": reveal_id, "pad": pad, "purpose": purpose})
+
+
+def redirect_showing_once(request: Request, url: str, message: Message, sealed: str) -> Response:
     response = redirect(request, url, message)
     response.set_cookie(
         REVEAL_COOKIE,
-        _serializer(request).dumps({"id": reveal_id, "pad": pad, "purpose": purpose}),
+        sealed,
         max_age=int(reveals.REVEAL_TTL.total_seconds()),
         path=COOKIE_PATH,
         httponly=True,

@@ -15,7 +15,7 @@ from customer_credit.clock import now_of
 from customer_credit.console.accounts_pages import form_text, page_number
 from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
-from customer_credit.console.shown_once import page_showing_once, redirect_showing_once
+from customer_credit.console.shown_once import page_showing_once, redirect_showing_once, seal_for_page
 from customer_credit.console.web import Message, details_of, error_message, redirect, render
 from customer_credit.errors import DomainError, NotFound
 from customer_credit.events import webhooks
@@ -106,6 +106,7 @@ def create_endpoint(request: Request, posted: Annotated[tuple[Visit, FormData], 
                 description=values["description"] or None,
             )
             created = {"id": endpoint.public_id, "url": endpoint.url, "secret": endpoint.secret}
+            sealed = seal_for_page(session, request, visit, SHOWN_ONCE, created)
     except DomainError as error:
         errors, messages = refused(error)
         return _endpoints_page(
@@ -118,11 +119,9 @@ def create_endpoint(request: Request, posted: Annotated[tuple[Visit, FormData], 
         )
     return redirect_showing_once(
         request,
-        visit,
         "/admin/webhooks",
         Message("ok", _("Webhook endpoint %(id)s created.") % {"id": created["id"]}),
-        SHOWN_ONCE,
-        created,
+        sealed,
     )
 
 

@@ -173,11 +173,6 @@ def _summary(session: Session, store_id: int, now: datetime, zone: ZoneInfo) -> 
     return int(summary[0]), _buckets(summary[1 : 1 + len(BUCKETS)])
 
 
-def store_buckets(session: Session, principal: Principal, *, now: datetime) -> Buckets:
-    """The store-wide buckets alone (the dashboard's chart): one query, no account rows."""
-    return _summary(session, principal.store_id, now, zone_of(session, principal))[1]
-
-
 def account_aging(session: Session, principal: Principal, public_id: str, *, now: datetime) -> AccountAging:
     """One account's aging at `now` (all buckets 0 when it owes nothing); 404 for an account the
     store does not have."""
