@@ -21,7 +21,7 @@ from customer_credit.db.engine import Database
 from customer_credit.db.migrate import upgrade
 from customer_credit.settings import Settings
 from customer_credit.stores.service import create_store
-from tests.clock import frozen_clock  # noqa: F401 - a fixture for every test
+from tests.clock import FIXED_START, FrozenClock, frozen_clock  # noqa: F401 - a fixture for every test
 
 PG_ADMIN_URL = os.environ.get(
     "CUSTOMER_CREDIT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -89,7 +89,11 @@ def database(settings) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def app(settings, database):
-    return create_app(settings, database)
+    """The app on a frozen clock from the start, so even a test that never asks for
+    `frozen_clock` cannot depend on when the suite runs."""
+    application = create_app(settings, database)
+    application.state.clock = FrozenClock(FIXED_START)
+    return application
 
 
 @pytest.fixture(scope="session")

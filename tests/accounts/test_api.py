@@ -5,11 +5,12 @@ search paging and filters, update, close, re-open, holders)."""
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from customer_credit.accounts.models import Account
+from customer_credit.accounts.models import Account, Holder
 from customer_credit.ledger.models import Statement
 from tests.contract import assert_matches, is_error_shape
 from tests.helpers import account, configure, hold, open_account, purchase
@@ -568,3 +569,44 @@ def test_delete_holder_of_another_account_is_404(api):
     assert response.status_code == 404
     assert is_error_shape(response)
     assert search(api, email="mine@example.com")["data"][0]["id"] == first["id"]
+
+
+def test_every_account_change_is_dated_by_the_request_clock(api, database, frozen_clock):
+    """Opening, the limit and tolerance Credit entries, holders and closing all take the moment
+    of the request's clock, as purchases and payments do: a replayed or back-dated clock (tests,
+    `worker --now`) never mixes with the wall clock in one statement."""
+    moments = [datetime(2027, 3, day, 9, 30, tzinfo=UTC) for day in range(1, 8)]
+    frozen_clock.set(moments[0])
+    opened = open_account(api, credit_limit="1000")
+    account_id = opened["id"]
+    assert opened["createdAt"].startswith("2027-03-01T09:30:00")
+    frozen_clock.set(moments[1])
+    assert api.put(f"/accounts/{account_id}/creditlimit", json={"value": "1500"}).status_code == 200
+    frozen_clock.set(moments[2])
+    assert api.put(f"/accounts/{account_id}/tolerance", json={"value": "0.1"}).status_code == 200
+    frozen_clock.set(moments[3])
+    changed = api.put(f"/accounts/{account_id}", json={"creditLimit": "1200"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["updatedAt"].startswith("2027-03-04T09:30:00")
+    frozen_clock.set(moments[4])
+    added = api.post(
+        f"/accounts/{account_id}/holders", json={"claims": {"email": f"h-{account_id}@example.com"}}
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["createdAt"].startswith("2027-03-05T09:30:00")
+    frozen_clock.set(moments[5])
+    assert api.delete(f"/accounts/{account_id}/holders/{added.json()['id']}").status_code == 200
+    frozen_clock.set(moments[6])
+    assert api.delete(f"/accounts/{account_id}").status_code == 200
+
+    entries = statements(api, account_id)
+    assert [entry["date"][:19] for entry in entries] == [
+        "2027-03-02T09:30:00",
+        "2027-03-03T09:30:00",
+        "2027-03-04T09:30:00",
+    ]
+    with database.read() as session:
+        row = session.scalars(select(Account).where(Account.public_id == account_id)).one()
+        holder = session.scalars(select(Holder).where(Holder.account_id == row.id)).one()
+        assert row.closed_at == moments[6] and row.updated_at == moments[6]
+        assert holder.removed_at == moments[5]

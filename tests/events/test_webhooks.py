@@ -58,7 +58,9 @@ def per_account(events: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def test_every_change_arrives_signed_in_order_with_its_ledger_entries(api, database, receiver, endpoint):
+def test_every_change_arrives_signed_in_order_with_its_ledger_entries(
+    api, database, receiver, endpoint, at_start
+):
     configure(
         api,
         postponementEnabled=True,
@@ -106,12 +108,7 @@ def test_every_change_arrives_signed_in_order_with_its_ledger_entries(api, datab
     assert api.post(f"/accounts/{a}/invoices/{first}/payments").status_code == 200
     assert hold(api, b, "100000").status_code == 409
 
-    # The real clock, not START: this test compares the events' entries with the statements
-    # listing, which is ordered by date, and some API writes still date their ledger entry on
-    # the wall clock rather than the app's (the account's Credit entries, the invoice
-    # cancellation); on a frozen clock those would sort apart from the others. Nothing here
-    # depends on the hour, the day or the zone: the worker runs just after every change.
-    run_worker(database, datetime.now(UTC))
+    run_worker(database, START)
     got = receiver.accepted()
     ids = [item["headers"]["webhook-id"] for item in got]
     assert len(ids) == len(set(ids)) == sum(len(types) for types in expected.values())

@@ -195,15 +195,23 @@ def test_holds_write_no_entry(api):
 
 
 @pytest.fixture
-def five_entries(api):
-    """Credit +500, Statement −10, Statement −20, Credit −100, Statement −30 (B = −60)."""
+def five_entries(api, frozen_clock):
+    """Credit +500, Statement −10, Statement −20, Credit −100, Statement −30 (B = −60), a minute
+    apart, so each entry's date names a moment of its own."""
     opened = open_account(api, credit_limit="1000")
     account_id = opened["id"]
-    change_limit(api, account_id, "1500")
-    assert debit(api, account_id, "-10").status_code == 200
-    assert debit(api, account_id, "-20").status_code == 200
-    change_limit(api, account_id, "1400")
-    assert debit(api, account_id, "-30").status_code == 200
+    limit = f"/accounts/{account_id}/creditlimit"
+    steps = [
+        lambda: api.put(limit, json={"value": "1500"}),
+        lambda: debit(api, account_id, "-10"),
+        lambda: debit(api, account_id, "-20"),
+        lambda: api.put(limit, json={"value": "1400"}),
+        lambda: debit(api, account_id, "-30"),
+    ]
+    for step in steps:
+        frozen_clock.set(frozen_clock() + timedelta(minutes=1))
+        response = step()
+        assert response.status_code == 200, response.text
     rows = statements(api, account_id)["statements"]
     assert [entry["value"] for entry in rows] == [
         Decimal("500"),

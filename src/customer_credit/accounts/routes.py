@@ -19,6 +19,7 @@ from customer_credit.accounts.schemas import (
 from customer_credit.api.context import RequestContext, authorized
 from customer_credit.api.wire import DecimalRoute
 from customer_credit.auth import resources
+from customer_credit.clock import now_of
 from customer_credit.errors import InvalidInput, NotFound, field_error
 from customer_credit.paging import window
 from customer_credit.validation import clean_text
@@ -106,6 +107,7 @@ def open_account(
                 credit_limit=body.creditLimit,
                 tolerance=body.tolerance,
                 description=body.description,
+                now=now_of(ctx.request),
             )
         )
     )
@@ -139,7 +141,9 @@ def update_account(
 ):
     sent = body.sent()
     return ctx.write(
-        lambda session: account_wire(service.put_account(session, ctx.principal, creditAccountId, sent))
+        lambda session: account_wire(
+            service.put_account(session, ctx.principal, creditAccountId, sent, now=now_of(ctx.request))
+        )
     )
 
 
@@ -159,6 +163,7 @@ def close_account(
                 document=body.document,
                 document_type=body.documentType,
                 email=body.email,
+                now=now_of(ctx.request),
             )
         )
     )
@@ -172,7 +177,9 @@ def change_credit_limit(
 ):
     return ctx.write(
         lambda session: account_wire(
-            service.change_credit_limit(session, ctx.principal, creditAccountId, body.value)
+            service.change_credit_limit(
+                session, ctx.principal, creditAccountId, body.value, now=now_of(ctx.request)
+            )
         )
     )
 
@@ -185,7 +192,9 @@ def change_tolerance(
 ):
     return ctx.write(
         lambda session: account_wire(
-            service.change_tolerance(session, ctx.principal, creditAccountId, body.value)
+            service.change_tolerance(
+                session, ctx.principal, creditAccountId, body.value, now=now_of(ctx.request)
+            )
         )
     )
 
@@ -198,7 +207,9 @@ def add_holder(
 ):
     return ctx.write(
         lambda session: holder_wire(
-            service.add_holder(session, ctx.principal, creditAccountId, body.claims.email)
+            service.add_holder(
+                session, ctx.principal, creditAccountId, body.claims.email, now=now_of(ctx.request)
+            )
         )
     )
 
@@ -211,6 +222,8 @@ def remove_holder(
 ):
     return ctx.write(
         lambda session: {
-            "id": service.remove_holder(session, ctx.principal, creditAccountId, holderId).public_id
+            "id": service.remove_holder(
+                session, ctx.principal, creditAccountId, holderId, now=now_of(ctx.request)
+            ).public_id
         }
     )

@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -83,6 +84,7 @@ def open_account(
     tolerance: Decimal | None = None,
     description: str | None = None,
     public_id: str | None = None,
+    now: datetime | None = None,
 ) -> Account:
     document, document_type = _check_document(document, document_type)
     email = clean_email("email", email)
@@ -95,7 +97,7 @@ def open_account(
     else:
         limit_cents = to_cents(credit_limit)
     tolerance_units = _check_tolerance(tolerance if tolerance is not None else Decimal(0))
-    now = utcnow()
+    now = now or utcnow()
     account = Account(
         store_id=principal.store_id,
         public_id=public_id,
@@ -127,7 +129,9 @@ def split_public_id(public_id: str) -> tuple[str, str] | None:
     return document, document_type
 
 
-def open_automatically(session: Session, principal: Principal, public_id: str, email: str) -> Account | None:
+def open_automatically(
+    session: Session, principal: Principal, public_id: str, email: str, *, now: datetime | None = None
+) -> Account | None:
     """Opens the account a purchase names when the store's automaticCheckingAccountCreationEnabled
     is on and no account ever had this id (a closed one is not reopened behind the store's
     back), with the store's defaultCreditValue. Returns the new account, or None."""
@@ -144,7 +148,13 @@ def open_automatically(session: Session, principal: Principal, public_id: str, e
         )
     document, document_type = parts
     return open_account(
-        session, principal, document=document, document_type=document_type, email=email, public_id=public_id
+        session,
+        principal,
+        document=document,
+        document_type=document_type,
+        email=email,
+        public_id=public_id,
+        now=now,
     )
 
 
@@ -183,6 +193,7 @@ def update_account(
     credit_limit: Decimal | None = None,
     tolerance: Decimal | None = None,
     description: str | None | _Keep = KEEP,
+    now: datetime | None = None,
 ) -> Account:
     """Changes the fields given (None keeps one, a description of None clears it); the public id
     stays what it was, so links keep working."""
@@ -196,16 +207,24 @@ def update_account(
         account.email = clean_email("email", email)
     if description is not KEEP:
         account.description = _check_description(description)
+    now = now or utcnow()
     if credit_limit is not None:
-        _set_credit_limit(session, account, credit_limit, principal)
+        _set_credit_limit(session, account, credit_limit, principal, now)
     if tolerance is not None:
-        _set_tolerance(session, account, tolerance, principal)
-    account.updated_at = utcnow()
+        _set_tolerance(session, account, tolerance, principal, now)
+    account.updated_at = now
     events.record(session, events.ACCOUNT_CHANGED, account=account)
     return account
 
 
-def put_account(session: Session, principal: Principal, public_id: str, sent: Mapping[str, Any]) -> Account:
+def put_account(
+    session: Session,
+    principal: Principal,
+    public_id: str,
+    sent: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Account:
     """PUT /accounts/{id}. Three bodies are accepted, told apart by the fields sent (docs/clients.md):
     - with `id`: "open or change", from VTEX's older spec: opens the account under that id if
       it is not open, else changes it;
@@ -213,7 +232,7 @@ def put_account(session: Session, principal: Principal, public_id: str, sent: Ma
     - otherwise: the older "update e-mail and description": changes the fields sent.
     creditLimit, tolerance and description may come with any of them."""
     if "id" in sent:
-        return _open_or_change(session, principal, public_id, sent)
+        return _open_or_change(session, principal, public_id, sent, now)
     if "document" in sent or "documentType" in sent:
         required: tuple[str, ...] = ("email", "document", "documentType")
     elif sent.keys() & {"email", "description", "creditLimit", "tolerance"}:
@@ -230,6 +249,7 @@ def put_account(session: Session, principal: Principal, public_id: str, sent: Ma
         credit_limit=sent.get("creditLimit"),
         tolerance=sent.get("tolerance"),
         description=sent.get("description", KEEP),
+        now=now,
     )
 
 
@@ -245,7 +265,7 @@ def _field(sent: Mapping[str, Any], name: str, *, required: tuple[str, ...] = ()
 
 
 def _open_or_change(
-    session: Session, principal: Principal, public_id: str, sent: Mapping[str, Any]
+    session: Session, principal: Principal, public_id: str, sent: Mapping[str, Any], now: datetime | None
 ) -> Account:
     if _field(sent, "id") != public_id:
         raise field_error("id", "must be the account id of the path")
@@ -265,6 +285,7 @@ def _open_or_change(
             credit_limit=sent.get("creditLimit"),
             tolerance=sent.get("tolerance"),
             description=sent.get("description", KEEP),
+            now=now,
         )
     return open_account(
         session,
@@ -276,6 +297,7 @@ def _open_or_change(
         credit_limit=sent.get("creditLimit"),
         tolerance=sent.get("tolerance"),
         description=sent.get("description"),
+        now=now,
     )
 
 
@@ -289,7 +311,9 @@ def _legacy_document_type(public_id: str, document: str, existing: Account | Non
     return existing.document_type if existing is not None else "Other"
 
 
-def _set_credit_limit(session: Session, account: Account, value: Decimal, principal: Principal) -> None:
+def _set_credit_limit(
+    session: Session, account: Account, value: Decimal, principal: Principal, now: datetime
+) -> None:
     new_limit = to_cents(value)
     if new_limit == account.credit_limit_cents:
         return
@@ -308,6 +332,7 @@ def _set_credit_limit(session: Session, account: Account, value: Decimal, princi
             },
             "tolerance": str(rate_from_units(account.tolerance_units)),
         },
+        at=now,
     )
     previous_limit = account.credit_limit_cents
     account.credit_limit_cents = new_limit
@@ -319,7 +344,9 @@ def _set_credit_limit(session: Session, account: Account, value: Decimal, princi
     )
 
 
-def _set_tolerance(session: Session, account: Account, value: Decimal, principal: Principal) -> None:
+def _set_tolerance(
+    session: Session, account: Account, value: Decimal, principal: Principal, now: datetime
+) -> None:
     new_units = _check_tolerance(value)
     if new_units == account.tolerance_units:
         return
@@ -338,6 +365,7 @@ def _set_tolerance(session: Session, account: Account, value: Decimal, principal
             },
             "creditLimit": str(from_cents(account.credit_limit_cents)),
         },
+        at=now,
     )
     previous_units = account.tolerance_units
     account.tolerance_units = new_units
@@ -354,17 +382,23 @@ def _set_tolerance(session: Session, account: Account, value: Decimal, principal
     )
 
 
-def change_credit_limit(session: Session, principal: Principal, public_id: str, value: Decimal) -> Account:
+def change_credit_limit(
+    session: Session, principal: Principal, public_id: str, value: Decimal, *, now: datetime | None = None
+) -> Account:
     account = lock_open_account(session, principal, public_id)
-    _set_credit_limit(session, account, value, principal)
-    account.updated_at = utcnow()
+    now = now or utcnow()
+    _set_credit_limit(session, account, value, principal, now)
+    account.updated_at = now
     return account
 
 
-def change_tolerance(session: Session, principal: Principal, public_id: str, value: Decimal) -> Account:
+def change_tolerance(
+    session: Session, principal: Principal, public_id: str, value: Decimal, *, now: datetime | None = None
+) -> Account:
     account = lock_open_account(session, principal, public_id)
-    _set_tolerance(session, account, value, principal)
-    account.updated_at = utcnow()
+    now = now or utcnow()
+    _set_tolerance(session, account, value, principal, now)
+    account.updated_at = now
     return account
 
 
@@ -400,6 +434,7 @@ def close_account(
     document: str | None = None,
     document_type: str | None = None,
     email: str | None = None,
+    now: datetime | None = None,
 ) -> Account:
     account = lock_open_account(session, principal, public_id)
     expected = {"document": account.document, "documentType": account.document_type}
@@ -411,7 +446,7 @@ def close_account(
     refusal = closing_refusal(session, account)
     if refusal is not None:
         raise refusal
-    now = utcnow()
+    now = now or utcnow()
     account.status = CLOSED
     account.closed_at = now
     account.updated_at = now
@@ -444,15 +479,19 @@ def search_accounts(
     return list(page), total
 
 
-def record_account_change(session: Session, account: Account, changes: dict) -> None:
+def record_account_change(
+    session: Session, account: Account, changes: dict, *, now: datetime | None = None
+) -> None:
     """Touches the account and records ACCOUNT_CHANGED. Flushes first: the event is written at
     once (a Core insert), and must follow the rows of the change it describes."""
-    account.updated_at = utcnow()
+    account.updated_at = now or utcnow()
     session.flush()
     events.record(session, events.ACCOUNT_CHANGED, account=account, changes=changes)
 
 
-def add_holder(session: Session, principal: Principal, public_id: str, email: str) -> Holder:
+def add_holder(
+    session: Session, principal: Principal, public_id: str, email: str, *, now: datetime | None = None
+) -> Holder:
     account = lock_open_account(session, principal, public_id)
     email = clean_email("claims.email", email)
     if email == normalize_email(account.email):
@@ -465,14 +504,21 @@ def add_holder(session: Session, principal: Principal, public_id: str, email: st
         public_id=secrets.token_hex(16),
         email=email,
         level=HOLDER_LEVEL,
-        created_at=utcnow(),
+        created_at=now or utcnow(),
     )
     session.add(holder)
-    record_account_change(session, account, {"holderAdded": {"id": holder.public_id, "email": holder.email}})
+    record_account_change(
+        session,
+        account,
+        {"holderAdded": {"id": holder.public_id, "email": holder.email}},
+        now=holder.created_at,
+    )
     return holder
 
 
-def remove_holder(session: Session, principal: Principal, public_id: str, holder_id: str) -> Holder:
+def remove_holder(
+    session: Session, principal: Principal, public_id: str, holder_id: str, *, now: datetime | None = None
+) -> Holder:
     account = lock_open_account(session, principal, public_id)
     holder = session.scalar(
         select(Holder).where(Holder.account_id == account.id, Holder.public_id == holder_id)
@@ -480,9 +526,9 @@ def remove_holder(session: Session, principal: Principal, public_id: str, holder
     if holder is None:
         raise NotFound(f"no holder {holder_id} on account {public_id}", code="HolderNotFound")
     if holder.removed_at is None:
-        holder.removed_at = utcnow()
+        holder.removed_at = now or utcnow()
         revoke_holder_links(session, holder, holder.removed_at)
-        account.updated_at = utcnow()
+        account.updated_at = holder.removed_at
         events.record(
             session,
             events.ACCOUNT_CHANGED,

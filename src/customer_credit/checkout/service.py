@@ -169,7 +169,7 @@ def _authorize(
     if account is None and public_id is not None and request.miniCart.buyer.email:
         email = clean_email("miniCart.buyer.email", request.miniCart.buyer.email)
         try:
-            account = accounts.open_automatically(session, principal, public_id, email)
+            account = accounts.open_automatically(session, principal, public_id, email, now=now)
         except Conflict as refusal:
             if refusal.code != "AccountAlreadyExists":
                 raise
@@ -435,7 +435,7 @@ def approve(
         raise Conflict("the buyer's credit account is closed", code=ACCOUNT_CLOSED)
     settings = checkout_settings.get_settings(session, principal.store_id)
     if new_credit_limit is not None:
-        accounts.change_credit_limit(session, principal, account.public_id, new_credit_limit)
+        accounts.change_credit_limit(session, principal, account.public_id, new_credit_limit, now=now)
     transaction = _hold(
         session,
         principal,

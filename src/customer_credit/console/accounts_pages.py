@@ -184,6 +184,7 @@ def open_account(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
                 description=values["description"] or None,
                 # Accounts opened in the console get a random UUID (domain.md, Identifiers).
                 public_id=str(uuid.uuid4()),
+                now=now_of(request),
             )
             public_id = account.public_id
     except DomainError as error:
@@ -373,6 +374,7 @@ def edit_account(
             email=values["email"],
             document=values["document"],
             document_type=values["documentType"],
+            now=now_of(request),
         ),
         _("Account details saved."),
     )
@@ -425,6 +427,7 @@ def _change_figure(request: Request, public_id: str, posted: tuple[Visit, FormDa
             visit.principal,
             public_id,
             figure.parse(form, figure.field, locale=visit.presentation.locale),
+            now=now_of(request),
         ),
         _(figure.done),
     )
@@ -442,7 +445,9 @@ def add_holder(
         public_id,
         "holder",
         values,
-        lambda session: accounts.add_holder(session, visit.principal, public_id, values["holderEmail"]),
+        lambda session: accounts.add_holder(
+            session, visit.principal, public_id, values["holderEmail"], now=now_of(request)
+        ),
         _("%(email)s added as a holder.") % {"email": values["holderEmail"]},
         renames={"claims.email": "holderEmail", "email": "holderEmail"},
     )
@@ -462,7 +467,9 @@ def remove_holder(
         public_id,
         "holders",
         {},
-        lambda session: accounts.remove_holder(session, visit.principal, public_id, holder_id),
+        lambda session: accounts.remove_holder(
+            session, visit.principal, public_id, holder_id, now=now_of(request)
+        ),
         _("Holder removed."),
     )
 
@@ -478,7 +485,7 @@ def close_account(
         public_id,
         "close",
         {},
-        lambda session: accounts.close_account(session, visit.principal, public_id),
+        lambda session: accounts.close_account(session, visit.principal, public_id, now=now_of(request)),
         _("Account %(id)s closed.") % {"id": public_id},
         after="/admin/accounts?status=Closed",
     )

@@ -273,6 +273,7 @@ def _account_row(
             tolerance=tolerance,
             description=description,
             public_id=public_id,
+            now=ctx.now,
         )
         detail = f"opened for {opened.email}, credit limit {from_cents(opened.credit_limit_cents)}"
         if trust_level is not None:
@@ -299,6 +300,7 @@ def _account_row(
             document_type=document_type,
             credit_limit=limit if limit_changed else None,
             tolerance=tolerance if tolerance_changed else None,
+            now=ctx.now,
         )
     if trust_level is not None and trust_level != trust_before:
         trust.set_trust_level(session, principal, public_id, trust_level, now=ctx.now)

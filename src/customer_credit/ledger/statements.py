@@ -260,6 +260,9 @@ def decrease_balance(
         at=now,
     )
     accounts.record_account_change(
-        session, account, {"balanceDecreased": {"value": from_cents(amount), "statementId": statement_id}}
+        session,
+        account,
+        {"balanceDecreased": {"value": from_cents(amount), "statementId": statement_id}},
+        now=now,
     )
     return entry

@@ -167,7 +167,7 @@ def create_hold(
     if order_id is not None:
         order_id = clean_text("orderId", order_id, max_length=200, allow_newlines=False)
     if open_for_email is not None:
-        accounts.open_automatically(session, principal, account_public_id, open_for_email)
+        accounts.open_automatically(session, principal, account_public_id, open_for_email, now=now)
     account = accounts.lock_open_account(session, principal, account_public_id)
     if transaction_id is None:
         transaction_id = new_transaction_id()
@@ -228,7 +228,7 @@ def put_hold(
     """Creates the hold under the caller's id, or updates it while it is live."""
     transaction_id = clean_path_id("transactionId", transaction_id, max_length=64)
     if open_for_email is not None:
-        accounts.open_automatically(session, principal, account_public_id, open_for_email)
+        accounts.open_automatically(session, principal, account_public_id, open_for_email, now=now)
     account = accounts.lock_open_account(session, principal, account_public_id)
     transaction = _find_transaction(session, account, transaction_id, lock=True)
     if transaction is None:
