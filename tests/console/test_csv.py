@@ -51,7 +51,7 @@ def post_file(console, kind: str, data: bytes, name: str = "data.csv"):
 def apply_preview(console, preview_html: str):
     """Applies the previewed import (its page offers no "Apply" when nothing would change; this
     posts it anyway)."""
-    import_id = re.search(r'data-import="(\d+)">Import preview', preview_html)
+    import_id = re.search(r'data-import="(\d+)" data-import-status="previewed"', preview_html)
     assert import_id, "not an import preview page"
     return finish(console, console.post(f"/admin/import/{import_id.group(1)}/apply"))
 

@@ -30,7 +30,7 @@ def test_a_pt_br_excel_file_imports(app, store, api):
     assert found[3][0] == "create" and found[4][0] == "create"
 
     applied = apply_preview(console, preview.text)
-    assert "Applied: 3 changes" in applied.text
+    assert "Aplicadas: 3 alterações" in applied.text  # a pt_BR store reads its outcome in Portuguese
     changed = account(api, existing)
     assert dec(changed["creditLimit"]) == dec("1500") and dec(changed["tolerance"]) == dec("0.05")
     created = account(api, "99988877766_CPF")
@@ -62,7 +62,7 @@ def test_windows_1252_bytes_and_refusals_in_the_locale(app, store, api):
     checked = preview_bytes(console, "accounts", good)
     assert checked.status_code == 200
     applied = apply_preview(console, checked.text)
-    assert "Applied: 1 change" in applied.text
+    assert "Aplicada: 1 alteração" in applied.text
     created = account(api, "12312312312_CPF")
     assert dec(created["creditLimit"]) == dec("2000") and created["description"] == "Açúcar & Cia"
 
