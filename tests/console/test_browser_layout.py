@@ -1,13 +1,24 @@
-"""Layout in a real browser (Debian's Chromium, Playwright): the console's navigation stays on one
-line at common desktop widths in every language it speaks, and My Credits' statement form keeps
-each date under its label on a phone. Its own server and store (the fixtures of test_browser)."""
+"""Layout and forms in a real browser (Debian's Chromium, Playwright): the console's navigation
+stays on one line at common desktop widths in every language it speaks; tables keep one line per
+row at 1366 and 1920 px, with a long observation clipped and whole in its tooltip; a refused form
+says so once, in the label's words, and going back to its address shows the console's page, not
+JSON; My Credits' statement form keeps each date under its label on a phone. Its own server and
+store (the fixtures of test_browser)."""
 
 from datetime import timedelta
 
 import pytest
 
 from customer_credit.stores import service as stores
-from tests.console.test_browser import ADMIN, ANA, browser, page, shop, sign_in  # noqa: F401 - fixtures
+from tests.console.test_browser import (  # noqa: F401 - fixtures
+    ADMIN,
+    ANA,
+    BRUNO,
+    browser,
+    page,
+    shop,
+    sign_in,
+)
 from tests.console.test_browser_locale import wait_for_language
 
 # Beside the fast tests on both cores (nothing here is timed), all on one worker: one server and one browser.
@@ -75,3 +86,65 @@ def test_the_statement_form_keeps_each_date_under_its_label_on_a_phone(browser, 
         assert customer.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         phone.close()
+
+
+def row_heights(page, table: str) -> set[int]:  # noqa: F811 - the fixture
+    return set(
+        page.evaluate(
+            f"[...document.querySelectorAll('{table} tbody tr')]"
+            ".map(row => Math.round(row.getBoundingClientRect().height))"
+        )
+    )
+
+
+def test_tables_keep_one_line_per_row_with_the_long_observation_in_a_tooltip(page, shop):  # noqa: F811
+    invoice = shop.invoices(ANA)[0]
+    long_note = "Call the buyer's finance desk before the 10th; " * 8
+    changed = shop.api.put(
+        f"/accounts/{ANA}/invoices/{invoice['id']}", json={"status": "Opened", "observation": long_note}
+    )
+    assert changed.status_code == 200, changed.text
+    sign_in(page, shop, ADMIN)
+    for width in (1366, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url, table in (("/admin/invoices", "#invoice-table"), ("/admin/accounts", "main table")):
+            page.goto(shop.base + url)
+            heights = row_heights(page, table)
+            # One line each, the long observation too (a second line would add some 20 px).
+            assert max(heights) - min(heights) <= 2, (url, width, heights)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (url, width)
+        page.goto(shop.base + "/admin/invoices")
+        main = page.locator("main").bounding_box()
+        assert main is not None
+        # The wider container on a wide screen; the whole window below that.
+        assert round(main["width"]) == (1600 if width >= 1600 else width)
+        note = page.locator("#invoice-table td.clip", has_text="Call the buyer").first
+        assert note.get_attribute("title") == long_note
+        assert note.evaluate("cell => cell.scrollWidth > cell.clientWidth")  # clipped on the page
+
+
+def test_a_refused_form_says_so_once_and_its_address_leads_back_to_the_page(page, shop):  # noqa: F811
+    before = shop.account(BRUNO)["creditLimit"]
+    sign_in(page, shop, ADMIN)
+    page.goto(f"{shop.base}/admin/accounts/{BRUNO}")
+    field = page.locator('form[action$="/limit"] input[name="creditLimit"]')
+    label = page.locator(f'label[for="{field.get_attribute("id")}"]').inner_text().strip()
+    field.fill("lots")
+    page.locator('form[action$="/limit"] button[type="submit"]').click()
+    page.wait_for_load_state()
+    errors = page.locator("main").get_by_text("must be an amount such as")
+    assert errors.count() == 1  # once, inline
+    assert errors.first.inner_text().startswith(label + ":")  # in the label's words
+    assert "creditLimit" not in page.locator("main").inner_text()  # never the API's field name
+    assert shop.account(BRUNO)["creditLimit"] == before
+
+    # Entering the form's address again (a reload on many browsers) is a GET of a POST-only URL.
+    landed = page.goto(page.url)
+    assert landed is not None and landed.ok
+    assert page.url == f"{shop.base}/admin/accounts/{BRUNO}"
+    assert page.locator("header nav").count() == 1 and page.locator("pre").count() == 0
+
+    missing = page.goto(shop.base + "/admin/no-such-page")
+    assert missing is not None and missing.status == 404
+    assert "text/html" in missing.headers["content-type"]
+    assert page.locator("header nav").count() == 1  # the console's own page, signed in

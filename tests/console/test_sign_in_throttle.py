@@ -15,10 +15,9 @@ from starlette.testclient import TestClient
 
 from customer_credit.app import create_app
 from customer_credit.console.throttle import Backoff, Policy, address_of
-from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
 from customer_credit.users import service as users
-from tests.clock import FrozenClock
+from tests.clock import FIXED_START, FrozenClock
 from tests.console.support import Console, csrf_of, make_operator
 
 POLICY = Policy()
@@ -44,7 +43,7 @@ class From(Console):
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    return FrozenClock(utcnow())
+    return FrozenClock(FIXED_START)
 
 
 @pytest.fixture
