@@ -35,6 +35,7 @@ from customer_credit.credit_control.routes import router as credit_control_route
 from customer_credit.credit_control.trust_routes import router as trust_router
 from customer_credit.db.base import utcnow
 from customer_credit.db.engine import Database
+from customer_credit.documents.logo import router as logo_router
 from customer_credit.documents.pages import console_router as documents_console_router
 from customer_credit.documents.routes import router as documents_router
 from customer_credit.errors import ConcurrentConflict
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(aging_router)
     app.include_router(documents_router)
     app.include_router(documents_console_router)
+    app.include_router(logo_router)
     app.include_router(trust_router)
     app.include_router(credit_control_money_router)
 

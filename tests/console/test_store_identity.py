@@ -1,7 +1,7 @@
 """The store's display name and logo (Settings → Documents) name it where people read: the
 console's header and title, and My Credits. Without them, the internal name is shown."""
 
-from base64 import b64encode
+import hashlib
 from io import BytesIO
 
 from PIL import Image
@@ -12,9 +12,9 @@ from tests.helpers import configure, open_account
 from tests.my_credits.test_my_credits import customer_client, enter, link_for
 
 
-def png() -> bytes:
+def png(color: tuple[int, int, int] = (20, 80, 160)) -> bytes:
     out = BytesIO()
-    Image.new("RGB", (8, 4), (20, 80, 160)).save(out, format="PNG")
+    Image.new("RGB", (8, 4), color).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -36,9 +36,12 @@ def test_the_display_name_and_logo_head_the_console_and_my_credits(app, store, a
     configure(api, myCreditsEnabled=True)
     logo = png()
     brand(store, display_name="Casa Aurora Atacado", logo=logo, logo_media_type="image/png")
-    page = signed_in(app, store).get("/admin").text
+    console = signed_in(app, store)
+    page = console.get("/admin").text
     assert "<title>Dashboard · Casa Aurora Atacado</title>" in page
-    assert f'src="data:image/png;base64,{b64encode(logo).decode()}"' in page
+    # Linked, not inline: the page stays small and the browser keeps the image.
+    address = f"/logos/{store.id}/{hashlib.sha256(logo).hexdigest()[:32]}"
+    assert f'src="{address}"' in page and "base64" not in page
 
     account_id = open_account(api, email="brand@example.com")["id"]
     client = customer_client(app)
@@ -48,4 +51,29 @@ def test_the_display_name_and_logo_head_the_console_and_my_credits(app, store, a
     assert mine.status_code == 200, mine.text
     assert '<span class="store-name">Casa Aurora Atacado</span>' in mine.text
     assert "My Credits · Casa Aurora Atacado</title>" in mine.text
-    assert "data:image/png;base64," in mine.text
+    assert f'src="{address}"' in mine.text
+
+
+def test_the_logo_is_served_at_its_digest_and_a_replaced_one_is_gone(app, store, api, http):
+    configure(api, myCreditsEnabled=True)  # a stored configuration to hold the logo
+    first, second = png(), png(color=(200, 40, 40))
+    brand(store, logo=first, logo_media_type="image/png")
+    address = f"/logos/{store.id}/{hashlib.sha256(first).hexdigest()[:32]}"
+    served = http.get(address)  # no session: My Credits' customers and e-mail readers see it too
+    assert served.status_code == 200
+    assert served.content == first
+    assert served.headers["content-type"] == "image/png"
+    assert "immutable" in served.headers["cache-control"]
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+    assert http.get(f"/logos/{store.id}/{'0' * 32}").status_code == 404  # the id alone finds nothing
+    assert http.get(f"/logos/{store.id}/short").status_code == 404
+    assert http.get(f"/logos/{2**40}/{'0' * 32}").status_code in (400, 404, 422)
+
+    brand(store, logo=second)
+    assert http.get(address).status_code == 404  # the old address no longer answers
+    replaced = http.get(f"/logos/{store.id}/{hashlib.sha256(second).hexdigest()[:32]}")
+    assert replaced.status_code == 200 and replaced.content == second
+
+    brand(store, logo=None, logo_media_type=None)
+    assert http.get(f"/logos/{store.id}/{hashlib.sha256(second).hexdigest()[:32]}").status_code == 404

@@ -2,6 +2,8 @@
 (PNG or JPEG by its magic bytes, at most 256 KiB, an image that decodes), removing it, and the
 viewer's read-only view. On SQLite and PostgreSQL."""
 
+import hashlib
+
 import pytest
 
 from customer_credit.documents import service as documents
@@ -47,7 +49,8 @@ def test_an_admin_sets_the_name_and_logo_and_removes_the_logo(app, store, api):
     assert saved.status_code == 303 and saved.headers["location"] == "/admin/settings#documents"
     assert identity(store) == ("Printed Name S.A.", logo, "image/png")
     page = console.get("/admin/settings")
-    assert 'src="data:image/png;base64,' in page.text and "Remove the logo" in page.text
+    assert f'src="/logos/{store.id}/{hashlib.sha256(logo).hexdigest()[:32]}"' in page.text
+    assert "Remove the logo" in page.text
     assert 'value="Printed Name S.A."' in page.text
     rendered = invoice_pdf(api)
     assert has_image(rendered) and "Printed Name S.A." in pdf_text(rendered)

@@ -1,6 +1,5 @@
 """How a store shows amounts and dates: its locale, currency and time zone (Babel, zoneinfo)."""
 
-from base64 import b64encode
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -11,6 +10,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent, list_currencies
 
+from customer_credit.documents.logo import logo_path
 from customer_credit.errors import field_error
 from customer_credit.money import from_cents
 from customer_credit.stores.models import StoreConfig
@@ -130,9 +130,6 @@ def presentation_of(config: StoreConfig) -> Presentation:
     except (ZoneInfoNotFoundError, ValueError):
         zone = DEFAULT_TIMEZONE
     display_name = getattr(config, "display_name", None) or None
-    logo = getattr(config, "logo", None)
-    media_type = getattr(config, "logo_media_type", None)
-    logo_url = f"data:{media_type};base64,{b64encode(logo).decode()}" if logo and media_type else None
     return Presentation(
-        locale=locale, currency=currency, timezone=zone, display_name=display_name, logo_url=logo_url
+        locale=locale, currency=currency, timezone=zone, display_name=display_name, logo_url=logo_path(config)
     )

@@ -2,7 +2,6 @@
 console-only presentation: payment instructions, locale, currency and time zone."""
 
 import re
-from base64 import b64encode
 from decimal import Decimal
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from customer_credit.console.home import page_context
 from customer_credit.console.session import Visit, changing, signed_in
 from customer_credit.console.web import Message, details_of, redirect, render
 from customer_credit.documents import service as documents
+from customer_credit.documents.logo import logo_path
 from customer_credit.errors import DomainError, field_error
 from customer_credit.i18n import N_
 from customer_credit.i18n import gettext as _
@@ -324,12 +324,9 @@ def save_dunning(request: Request, posted: Annotated[tuple[Visit, FormData], Dep
 
 
 def _documents_section(session, store_id: int, *, values: dict | None = None, errors=None) -> dict:
-    """The documents' section: the printed name and the logo (shown as a data: URL, which the
-    console's Content-Security-Policy allows for images)."""
+    """The documents' section: the printed name and the logo (at its own address, documents/logo.py)."""
     config = stores.get_config(session, store_id)
-    logo = None
-    if config.logo and config.logo_media_type:
-        logo = f"data:{config.logo_media_type};base64,{b64encode(config.logo).decode()}"
+    logo = logo_path(config)
     if values is None:
         values = {"displayName": config.display_name or "", "attachInvoicePdf": config.attach_invoice_pdf}
     return {
