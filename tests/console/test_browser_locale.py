@@ -1,6 +1,7 @@
 """Numbers typed as the page shows them, in a real browser (Debian's Chromium, Playwright):
 an en_US store takes `25,000.00`, a pt_BR store `22.600,00` and `5%`, and speaks Portuguese;
-the dashboard draws its charts. Its own server and store (the fixtures of test_browser)."""
+the dashboard draws its charts; a Brazilian Excel CSV imports in a pt_BR store. Its own server
+and store (the fixtures of test_browser)."""
 
 import time
 
@@ -62,3 +63,42 @@ def test_amounts_and_rates_typed_in_each_locale(page, shop):  # noqa: F811 - fix
 
     with shop.database.write() as session:
         stores.save_config(session, shop.store_id, {"locale": "en_US", "currency": "USD"})
+
+
+def test_a_brazilian_excel_file_imports_in_a_pt_br_store(page, shop, tmp_path):  # noqa: F811 - fixtures
+    """`;` separators, Windows-1252 bytes and `1.500,00`, as Excel saves a CSV in Brazil; the
+    import page and its outcome in Portuguese; a file of the wrong kind named for what it is."""
+    excel = tmp_path / "contas.csv"
+    excel.write_bytes(
+        (
+            "id;document;documentType;email;creditLimit;tolerance;description\r\n"
+            ";55566677788;CPF;joana@example.com;1.500,00;0,05;Padaria São João\r\n"
+        ).encode("cp1252")
+    )
+    sign_in(page, shop, ADMIN)
+    try:
+        with shop.database.write() as session:
+            stores.save_config(session, shop.store_id, {"locale": "pt_BR", "currency": "BRL"})
+        wait_for_language(page, shop.base + "/admin/import", "pt-BR")
+        assert page.get_by_role("heading", name="Importar e exportar").count() == 1
+        page.get_by_label("Pagamentos de faturas: marcar faturas como pagas").check()
+        page.get_by_label("Arquivo CSV").set_input_files(str(excel))
+        page.get_by_role("button", name="Pré-visualizar").click()
+        page.wait_for_load_state()
+        assert "Contas" in page.locator("#kind-note").inner_text()  # an accounts file, it says
+        assert shop.api.get("/accounts/55566677788_CPF").status_code == 404
+
+        page.get_by_label("Reconhecer").check()
+        page.get_by_label("Arquivo CSV").set_input_files(str(excel))
+        page.get_by_role("button", name="Pré-visualizar").click()
+        page.wait_for_url("**/admin/import/*")
+        assert "Prévia: 1 alteração" in page.locator("#import-outcome").inner_text()
+        page.get_by_role("button", name="Aplicar 1 alteração").click()
+        page.wait_for_load_state()
+        assert "Aplicada: 1 alteração" in page.locator("#import-outcome").inner_text()
+        opened = shop.api.get("/accounts/55566677788_CPF").json()
+        assert float(opened["creditLimit"]) == 1500 and float(opened["tolerance"]) == 0.05
+        assert opened["description"] == "Padaria São João"
+    finally:
+        with shop.database.write() as session:
+            stores.save_config(session, shop.store_id, {"locale": "en_US", "currency": "USD"})
