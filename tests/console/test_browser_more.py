@@ -315,6 +315,11 @@ def test_the_top_of_my_credits_on_a_phone(browser, shop):  # noqa: F811 - the fi
             meta = items.nth(n).locator(".meta").inner_text()
             written = format_date(days[n], "medium", locale=locale)
             assert meta == f"Invoice {invoice['friendlyId']} · paid {written}"
+        # Each of those payments is also in the payments received, with its day and invoice.
+        received = tab.locator("ul.payments li").evaluate_all(
+            "lis => lis.map(li => li.dataset.paymentInvoice)"
+        )
+        assert {i["friendlyId"] for i in paid} <= set(received)
 
         icon = tab.locator('link[rel="icon"]')
         assert icon.count() == 1

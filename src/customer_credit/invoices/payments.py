@@ -44,6 +44,8 @@ class InvoicePayment(Base):
         CheckConstraint("amount_cents <> 0", name="amount"),
         CheckConstraint("interest_due_cents >= 0", name="interest_due"),
         Index("ix_invoice_payments_invoice_recorded", "invoice_id", "recorded_at"),
+        # My Credits: an account's latest payments received.
+        Index("ix_invoice_payments_account_paid_on", "account_id", "paid_on", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,10 +1,10 @@
 """What a customer sees: the open accounts where their e-mail is the owner or a holder (just
 the link's account when they came with a link), with their figures and invoices (and, on top,
 what they owe and what is due now). Everything comes from the accounts and invoices services,
-but the paid history, read newest payment first."""
+but the paid history and the payments received, read newest first."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from customer_credit.dates import store_zone
 from customer_credit.invoices import search
 from customer_credit.invoices.models import OPENED, PAID, Invoice
 from customer_credit.invoices.overdue_days import Lateness, Overdue, is_overdue
+from customer_credit.invoices.payments import InvoicePayment
 from customer_credit.invoices.queries import InvoiceFilters
 from customer_credit.ledger.service import Figures, figures
 from customer_credit.paging import MAX_WINDOW, Window
@@ -25,6 +26,19 @@ from customer_credit.validation import normalize_email
 
 MAX_ACCOUNTS = 50
 PAID_SHOWN = 10
+PAYMENTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Received:
+    """A payment the store recorded on one of the account's invoices (negative: a reversal), as
+    the customer may see it: the day the money arrived, the amount, the invoice and the payer's
+    reference; never who recorded it."""
+
+    paid_on: date
+    amount_cents: int
+    invoice_friendly_id: str
+    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,7 @@ class CustomerAccount:
     overdue: list[Due]
     paid: list[Invoice]
     paid_count: int
+    payments: list[Received]
 
     due_now_cents: int = 0  # open invoices due on or before today (store's zone), with interest
 
@@ -116,6 +131,7 @@ def _account(
     zone = store_zone(config)
     today = now.astimezone(zone).date()
     return CustomerAccount(
+        payments=_latest_payments(session, account),
         account=account,
         numbers=figures(account),
         role="owner" if normalize_email(account.email) == normalize_email(email) else "holder",
@@ -127,3 +143,18 @@ def _account(
             item.total_cents for item in due if item.invoice.due_at.astimezone(zone).date() <= today
         ),
     )
+
+
+def _latest_payments(session: Session, account: Account) -> list[Received]:
+    """The latest payments received on the account's invoices, partial ones included (a paid
+    invoice alone does not show the instalments it was paid in)."""
+    rows = session.execute(
+        select(
+            InvoicePayment.paid_on, InvoicePayment.amount_cents, Invoice.friendly_id, InvoicePayment.reference
+        )
+        .join(Invoice, Invoice.id == InvoicePayment.invoice_id)
+        .where(InvoicePayment.store_id == account.store_id, InvoicePayment.account_id == account.id)
+        .order_by(InvoicePayment.paid_on.desc(), InvoicePayment.recorded_at.desc(), InvoicePayment.id.desc())
+        .limit(PAYMENTS_SHOWN)
+    )
+    return [Received(*row) for row in rows]
