@@ -18,8 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from customer_credit.auth.resources import EDIT_CREDITS, READ_ACCOUNTS
+from customer_credit.checkout import callbacks
+from customer_credit.checkout.models import CheckoutPayment
+from customer_credit.events.transport import Outcome
 from tests.checkout.support import (
     assert_books_balance,
     gateway_for,
@@ -473,3 +477,55 @@ def test_vtex_cancelling_a_purchase_under_review_denies_it_without_a_callback(re
     run_worker(review.database, frozen_clock.moment + timedelta(seconds=REVIEW_WINDOW_S + 1), names=JOBS)
     assert review.callbacks() == []
     assert review.figures() == (0, 0, dec("100"))
+
+
+def test_a_claimed_batch_is_posted_once_and_a_late_outcome_never_overwrites_a_takeover(
+    api,
+    store,
+    receiver,
+    database,  # noqa: F811 - this module's database
+    frozen_clock,
+):
+    """Worker A claims a batch of callbacks and POSTs them one after the other: worker B may not
+    claim them while A could still be on its way through the batch; only if A's lease runs out
+    (A died) does B take them, and A's late outcome then leaves B's record alone."""
+    reviews = [Review(api, store, receiver, database) for _ in range(3)]
+    for review in reviews:
+        ok(review.approve())
+    with database.read() as session:
+        ours = set(
+            session.scalars(
+                select(CheckoutPayment.id).where(
+                    CheckoutPayment.payment_id.in_([review.payment_id for review in reviews])
+                )
+            )
+        )
+    start = frozen_clock.moment
+    claimed_by_a = [due for due in callbacks._claim(database, start) if due.payment_pk in ours]
+    assert {due.payment_pk for due in claimed_by_a} == ours
+    lease = claimed_by_a[0].leased_until - start
+    assert lease >= callbacks.lease_for(database.settings, len(ours))
+
+    # Later than a lease for two POSTs, while A may still be POSTing the batch: B finds nothing.
+    two_posts = timedelta(seconds=database.settings.webhook_timeout_s * 2 + 31)
+    assert not [due for due in callbacks._claim(database, start + two_posts) if due.payment_pk in ours]
+
+    # A dies: after its lease, B takes the callbacks over and one of its POSTs fails.
+    after_lease = start + lease + timedelta(seconds=1)
+    claimed_by_b = [due for due in callbacks._claim(database, after_lease) if due.payment_pk in ours]
+    assert {due.payment_pk for due in claimed_by_b} == ours
+    failed = claimed_by_b[0]
+    callbacks._record(database, failed, Outcome(ok=False, status_code=503), after_lease)
+    with database.read() as session:
+        retry_at = session.get(CheckoutPayment, failed.payment_pk).callback_next_at
+    assert retry_at is not None and retry_at < failed.leased_until  # B's retry, soon
+
+    # A's outcome for the same callback arrives late: it changes nothing of B's.
+    (late,) = [due for due in claimed_by_a if due.payment_pk == failed.payment_pk]
+    callbacks._record(database, late, Outcome(ok=True, status_code=200), start)
+    with database.read() as session:
+        payment = session.get(CheckoutPayment, failed.payment_pk)
+        assert payment.callback_state == "pending"
+        assert payment.callback_attempts == 1 and payment.callback_last_status == 503
+        assert payment.callback_next_at == retry_at
+    assert all(review.callbacks() == [] for review in reviews)  # nothing POSTed by this test

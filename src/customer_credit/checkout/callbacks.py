@@ -27,6 +27,8 @@ from customer_credit.events.transport import Outcome, post
 
 log = logging.getLogger("customer_credit.checkout")
 BATCH = 20
+# A moment read back from the database may have lost sub-millisecond digits on the way.
+_SAME_MOMENT = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,17 @@ class _Due:
     url: str
     headers: dict[str, str]
     body: bytes
+    leased_until: datetime
+
+
+def lease_for(settings, batch_size: int) -> timedelta:
+    """How long a claim holds its callbacks: every POST of the batch may take the whole timeout,
+    one after the other, so the lease covers them all (and a margin); a shorter one would let
+    another worker claim, and POST again, callbacks still waiting their turn in this batch."""
+    return timedelta(seconds=settings.webhook_timeout_s * (batch_size + 1) + 30)
 
 
 def _claim(db: Database, now: datetime) -> list[_Due]:
-    settings = db.settings
-    lease = timedelta(seconds=settings.webhook_timeout_s * 2 + 30)
     claimed: list[_Due] = []
     with db.write() as session:
         due = session.scalars(
@@ -52,16 +60,23 @@ def _claim(db: Database, now: datetime) -> list[_Due]:
             .limit(BATCH)
             .with_for_update(skip_locked=True)
         ).all()
+        leased_until = now + lease_for(db.settings, len(due))
         for payment in due:
             # The lease: another worker takes it only if this one died before recording.
-            payment.callback_next_at = now + lease
+            payment.callback_next_at = leased_until
             store_settings = checkout_settings.get_settings(session, payment.store_id)
             headers = {"Accept": "application/json"}
             if store_settings.callback_app_key and store_settings.callback_app_token:
                 headers["X-VTEX-API-AppKey"] = store_settings.callback_app_key
                 headers["X-VTEX-API-AppToken"] = store_settings.callback_app_token
             claimed.append(
-                _Due(payment.id, payment.callback_url or "", headers, dumps(payment_answer(payment, session)))
+                _Due(
+                    payment.id,
+                    payment.callback_url or "",
+                    headers,
+                    dumps(payment_answer(payment, session)),
+                    leased_until,
+                )
             )
     return claimed
 
@@ -71,6 +86,13 @@ def _record(db: Database, due: _Due, outcome: Outcome, now: datetime) -> None:
     with db.write() as session:
         payment = session.get(CheckoutPayment, due.payment_pk, with_for_update=True)
         if payment is None or payment.callback_state != CALLBACK_PENDING:
+            return
+        if (
+            payment.callback_next_at is not None
+            and abs(payment.callback_next_at - due.leased_until) > _SAME_MOMENT
+        ):
+            # The lease ran out and another worker claimed this callback: its outcome is the one
+            # to keep (it is recording or has recorded it), not this late one.
             return
         payment.callback_attempts += 1
         payment.callback_last_status = outcome.status_code
