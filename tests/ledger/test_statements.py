@@ -3,7 +3,7 @@ the three balances, the optional date window and paging, and the idempotent manu
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -450,3 +450,26 @@ def test_today_window_includes_todays_entries(api):
     entry_day = parse_date(statements(api, opened["id"])["statements"][0]["date"]).date()
     page = statements(api, opened["id"], dateFrom=entry_day.isoformat(), dateTo=entry_day.isoformat())
     assert [entry["value"] for entry in page["statements"]] == [Decimal("-1")]
+
+
+def test_an_entry_that_waited_behind_a_later_one_sorts_after_it(api, frozen_clock):
+    """Two changes of one account race: the one that read the earlier clock waited for the
+    account's lock and commits second. Its entry is stamped no earlier than the entry already
+    committed, so it comes after it in every listing and a client walking the statement pages
+    by cursor does not miss it."""
+    later, earlier = datetime(2030, 5, 1, 12, 0, 5, tzinfo=UTC), datetime(2030, 5, 1, 12, 0, 1, tzinfo=UTC)
+    frozen_clock.set(datetime(2030, 5, 1, 11, 0, tzinfo=UTC))
+    account_id = open_account(api, credit_limit="1000")["id"]
+    frozen_clock.set(later)
+    assert debit(api, account_id, "-10").status_code == 200
+    first_page = statements(api, account_id)
+    frozen_clock.set(earlier)  # the request that waited: its clock was read before the other's
+    assert debit(api, account_id, "-20").status_code == 200
+
+    rows = statements(api, account_id)["statements"]
+    assert [entry["value"] for entry in rows] == [Decimal("-10"), Decimal("-20")]
+    assert parse_date(rows[1]["date"]) == later  # no earlier than the entry committed before it
+    # What the first reader saw is still the start of the ledger; the new entry follows it.
+    assert rows[: len(first_page["statements"])] == first_page["statements"]
+    after = statements(api, account_id, dateFrom=first_page["statements"][-1]["date"])["statements"]
+    assert after[-1]["value"] == Decimal("-20")
