@@ -89,6 +89,7 @@ def pages(book: ConsoleBook) -> list[tuple[str, str]]:
         ("invoices, page 50", "/admin/invoices?page=50"),
         ("invoice", book.invoice_path),
         ("aging", "/admin/aging"),
+        ("payments received, this month", "/admin/payments"),
         ("settings", "/admin/settings"),
         ("checkout", "/admin/checkout"),
     ]

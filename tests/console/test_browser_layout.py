@@ -58,6 +58,8 @@ def test_the_navigation_stays_on_one_line_in_every_language(page, shop):  # noqa
     finally:
         with shop.database.write() as session:
             stores.save_config(session, shop.store_id, {"locale": "en_US", "currency": "USD"})
+        # The server keeps a store's configuration for 2 s: the next test must find English.
+        wait_for_language(page, shop.base + "/admin", "en-US")
 
 
 def test_the_statement_form_keeps_each_date_under_its_label_on_a_phone(browser, shop):  # noqa: F811

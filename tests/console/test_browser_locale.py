@@ -102,3 +102,5 @@ def test_a_brazilian_excel_file_imports_in_a_pt_br_store(page, shop, tmp_path): 
     finally:
         with shop.database.write() as session:
             stores.save_config(session, shop.store_id, {"locale": "en_US", "currency": "USD"})
+        # The server keeps a store's configuration for 2 s: the next test must find English.
+        wait_for_language(page, shop.base + "/admin", "en-US")

@@ -46,13 +46,20 @@ def received(html: str) -> list[str]:
     ]
 
 
-def test_partial_payments_are_listed_newest_day_first_with_their_reference(app, store, api, frozen_clock):
+def bought(api, frozen_clock, email: str, value: str) -> tuple[str, dict]:
+    """An account of `email` with one purchase of `value` made at BOUGHT (one invoice); the
+    clock then moves to NOW. Returns (account id, invoice)."""
     frozen_clock.set(BOUGHT)
     configure(api, myCreditsEnabled=True)
-    account_id = open_account(api, email="rosa@example.com", credit_limit="1000")["id"]
-    purchase(api, account_id, "300")
+    account_id = open_account(api, email=email, credit_limit="1000")["id"]
+    purchase(api, account_id, value)
     (invoice,) = api.get(f"/accounts/{account_id}/invoices").json()["data"]
     frozen_clock.set(NOW)
+    return account_id, invoice
+
+
+def test_partial_payments_are_listed_newest_day_first_with_their_reference(app, store, api, frozen_clock):
+    account_id, invoice = bought(api, frozen_clock, "rosa@example.com", "300")
     assert "Payments received" not in page_of(app, store, account_id, "rosa@example.com")
 
     pay(store, account_id, invoice["id"], "100", date(2031, 3, 5), "TRF-1")
@@ -68,12 +75,7 @@ def test_partial_payments_are_listed_newest_day_first_with_their_reference(app, 
 
 
 def test_only_the_latest_payments_are_shown(app, store, api, frozen_clock):
-    frozen_clock.set(BOUGHT)
-    configure(api, myCreditsEnabled=True)
-    account_id = open_account(api, email="lia@example.com", credit_limit="1000")["id"]
-    purchase(api, account_id, "500")
-    (invoice,) = api.get(f"/accounts/{account_id}/invoices").json()["data"]
-    frozen_clock.set(NOW)
+    account_id, invoice = bought(api, frozen_clock, "lia@example.com", "500")
     for day in range(1, PAYMENTS_SHOWN + 3):
         pay(store, account_id, invoice["id"], "1", date(2031, 3, day), f"R{day}")
     rows = received(page_of(app, store, account_id, "lia@example.com"))
@@ -82,12 +84,7 @@ def test_only_the_latest_payments_are_shown(app, store, api, frozen_clock):
 
 
 def test_a_reversed_payment_shows_as_a_reversal(app, store, api, frozen_clock):
-    frozen_clock.set(BOUGHT)
-    configure(api, myCreditsEnabled=True)
-    account_id = open_account(api, email="ivo@example.com", credit_limit="1000")["id"]
-    purchase(api, account_id, "80")
-    (invoice,) = api.get(f"/accounts/{account_id}/invoices").json()["data"]
-    frozen_clock.set(NOW)
+    account_id, invoice = bought(api, frozen_clock, "ivo@example.com", "80")
     assert api.post(f"/accounts/{account_id}/invoices/{invoice['id']}/payments").status_code == 200
     reopened = api.put(f"/accounts/{account_id}/invoices/{invoice['id']}", json={"status": "Opened"})
     assert reopened.status_code == 200, reopened.text
