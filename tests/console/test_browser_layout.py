@@ -2,7 +2,8 @@
 stays on one line at common desktop widths in every language it speaks; tables keep one line per
 row at 1366 and 1920 px, with a long observation clipped and whole in its tooltip; a refused form
 says so once, in the label's words, and going back to its address shows the console's page, not
-JSON; My Credits' statement form keeps each date under its label on a phone. Its own server and
+JSON; the keyboard alone signs in; My Credits' statement form keeps each date under its label
+on a phone. Its own server and
 store (the fixtures of test_browser)."""
 
 from datetime import timedelta
@@ -14,6 +15,7 @@ from tests.console.test_browser import (  # noqa: F401 - fixtures
     ADMIN,
     ANA,
     BRUNO,
+    PASSWORD,
     browser,
     page,
     shop,
@@ -150,3 +152,17 @@ def test_a_refused_form_says_so_once_and_its_address_leads_back_to_the_page(page
     assert missing is not None and missing.status == 404
     assert "text/html" in missing.headers["content-type"]
     assert page.locator("header nav").count() == 1  # the console's own page, signed in
+
+
+def test_the_keyboard_alone_signs_in(page, shop):  # noqa: F811 - the fixtures
+    """The sign-in page puts the cursor in the e-mail field; typing, Tab and Enter sign in, with
+    no pointer at all."""
+    page.goto(shop.base + "/admin")
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.type(ADMIN)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.type") == "password"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(shop.base + "/admin")
+    assert page.locator("header .who").inner_text().startswith(ADMIN)
