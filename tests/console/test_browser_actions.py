@@ -4,12 +4,10 @@ ways, a dashboard card leading to its filtered list, a hold released from the ac
 a refused close shown disabled with its reason. Its own server and store (the fixtures of
 test_browser)."""
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from customer_credit.csv_io import jobs
 from tests.console.test_browser import (  # noqa: F401 - fixtures
     ADMIN,
     BRUNO,
@@ -142,12 +140,7 @@ def test_a_large_import_runs_as_a_job_and_lists_errors_first(page, shop, tmp_pat
     page.wait_for_url("**/admin/import/*")
     progress = page.url.split("?")[0]
     assert page.locator("#import-progress").count() == 1  # the progress page, not the result
-    # The live server runs no worker, so the job runs here. Its moment is the real clock's
-    # because the server's is: nothing asserted below depends on the time of day.
-    for _ in range(20):
-        with shop.database.write() as session:
-            if not jobs.run_imports(session, datetime.now(UTC)):
-                break
+    shop.run_import_chunks(limit=20)
     page.goto(progress)
     outcome = page.locator("#import-outcome").inner_text()
     assert "2 rows with errors" in outcome

@@ -371,10 +371,7 @@ def test_a_csv_import_job_shows_its_progress_counts(page, shop, tmp_path):  # no
     assert "Waiting for the worker to start." in page.locator("main").inner_text()
     assert progress_of(page, shop.base, import_id)["doneRows"] == 0
 
-    # The live server runs no worker: its job runs here, one chunk at a time, on the server's
-    # (real) clock; nothing asserted depends on the time of day.
-    with shop.database.write() as session:
-        assert jobs.run_imports(session, datetime.now(UTC)) == 1
+    assert shop.run_import_chunks(limit=1) == 1  # one chunk at a time
     page.reload()
     expect(progress).to_have_attribute("data-done", str(jobs.CHUNK_ROWS))
     percent = jobs.CHUNK_ROWS * 100 // total
@@ -386,8 +383,7 @@ def test_a_csv_import_job_shows_its_progress_counts(page, shop, tmp_path):  # no
         "totalRows": total,
         "percent": percent,
     }
-    with shop.database.write() as session:
-        assert jobs.run_imports(session, datetime.now(UTC)) == 1
+    assert shop.run_import_chunks(limit=1) == 1
     page.reload()
     outcome = page.locator("#import-outcome")
     expect(outcome).to_contain_text(f"Preview: {total} changes")
@@ -397,10 +393,7 @@ def test_a_csv_import_job_shows_its_progress_counts(page, shop, tmp_path):  # no
     page.get_by_role("button", name=f"Apply {total} changes").click()
     expect(progress).to_have_attribute("data-done", "0")  # applying starts over
     assert page.get_by_role("heading", level=1).inner_text().startswith("Applying")
-    for _ in range(5):
-        with shop.database.write() as session:
-            if not jobs.run_imports(session, datetime.now(UTC)):
-                break
+    shop.run_import_chunks(limit=5)
     page.reload()
     expect(outcome).to_contain_text(f"Applied: {total} changes")
     assert progress_of(page, shop.base, import_id) == {

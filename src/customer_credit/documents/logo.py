@@ -5,6 +5,7 @@ and is checked on every request, so a store's id alone finds nothing, and a repl
 old address answers 404. PNG and JPEG only (documents.service checks the upload)."""
 
 import hashlib
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -20,6 +21,9 @@ PREFIX = "/logos"
 _A_YEAR = 365 * 24 * 3600
 
 
+# Every console and My Credits page names the logo: the digest is kept per logo (a bytes object
+# caches its own hash, so a hit costs no pass over the image) instead of a SHA-256 per page.
+@lru_cache(maxsize=16)
 def digest_of(logo: bytes) -> str:
     return hashlib.sha256(logo).hexdigest()[:32]
 
